@@ -1,0 +1,170 @@
+"""The forward pass and the reverse sweep, each step recorded as data for the sheet.
+
+The adjoint of a node is the sum, over its children, of the child's adjoint times the local
+derivative on that edge; the composed loss is never differentiated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+import sympy as sp
+
+from .errors import EvaluationError, SymbackpropError
+from .evaluate import evaluate, symbol
+from .graph import Graph, build
+from .ops import Conventions, _check_size
+from .worksheet import Worksheet
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A name's forward rule in its parents' symbols, and its value (a number when known)."""
+
+    name: str
+    rule: sp.Expr | None  # None for given names and edge-only nodes
+    value: sp.Expr
+
+
+@dataclass(frozen=True)
+class Term:
+    """One chain-rule term: ∂L/∂child · ∂child/∂node."""
+
+    child: str
+    local: sp.Expr  # ∂child/∂node in symbols
+    local_value: sp.Expr  # the same at the known numbers
+    upstream: sp.Expr  # ∂L/∂child, value
+    contribution: sp.Expr
+
+
+@dataclass(frozen=True)
+class Adjoint:
+    """∂L/∂name: its terms, its value and its one-step symbolic chain-rule form."""
+
+    name: str
+    terms: tuple[Term, ...]
+    value: sp.Expr
+    symbolic: sp.Expr
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Everything the sheets and the JSON need, computed once."""
+
+    worksheet: Worksheet
+    graph: Graph
+    forward: Mapping[str, Forward]
+    known: Mapping[sp.Symbol, sp.Expr]  # symbol → number, for every name whose value is a number
+    adjoints: Mapping[str, Adjoint]
+    backward_order: tuple[str, ...]  # names with an adjoint, from the loss down
+    wrt: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def loss(self) -> str:
+        return self.worksheet.loss
+
+    def gradient(self, name: str) -> sp.Expr:
+        """∂L/∂name; zero for a name the loss does not depend on."""
+        adj = self.adjoints.get(name)
+        return adj.value if adj else sp.S.Zero
+
+
+def adjoint_symbol(loss: str, name: str) -> sp.Symbol:
+    """The symbol standing for ∂loss/∂name in one-step chain-rule forms."""
+    return sp.Symbol(f"d{loss}/d{name}", real=True)
+
+
+def derive(ws: Worksheet) -> Derivation:
+    """Run the forward pass and the reverse sweep over the worksheet's graph."""
+    graph = build(ws)
+    conventions = Conventions(ws.relu_at_zero)
+    values: dict[str, sp.Expr] = {}
+    forward: dict[str, Forward] = {}
+    given = {g.name: g for g in ws.given}
+    node_defs = {n.name: n for n in ws.nodes}
+    symbols = {name: symbol(name) for name in graph.order}
+    for name in graph.order:
+        kind = graph.nodes[name].kind
+        if kind == "given" and given[name].value is not None:
+            value, rule = given[name].value, None
+        elif kind == "node":
+            nd = node_defs[name]
+            value = _at(nd.line, ws.path, lambda: evaluate(nd.expr, values, conventions))
+            rule = _at(nd.line, ws.path, lambda: evaluate(nd.expr, symbols, conventions))
+        else:
+            value, rule = symbols[name], None
+        values[name] = value
+        forward[name] = Forward(name, rule, value)
+    known = {symbols[n]: v for n, v in values.items() if v.is_number}
+
+    loss = ws.loss
+    needed = graph.ancestors_of(loss)
+    order = [loss] + [n for n in reversed(graph.order) if n in needed]
+    adjoints: dict[str, Adjoint] = {}
+    notes: list[str] = []
+    edge_rules = {(e.tail, e.head): e for e in ws.edges}
+    for name in order:
+        if name == loss:
+            one = sp.S.One
+            adjoints[name] = Adjoint(name, (), one, one)
+            continue
+        terms = []
+        for child in graph.children[name]:
+            if child not in adjoints:
+                continue
+            if graph.nodes[child].kind == "loss":
+                local = adjoint_symbol(loss, name)
+            elif (name, child) in edge_rules:
+                e = edge_rules[(name, child)]
+                local = _at(e.line, ws.path, lambda: evaluate(e.expr, symbols, conventions))
+            else:
+                local = sp.diff(forward[child].rule, symbols[name])
+            line = graph.nodes[child].line
+            local_value = _at(line, ws.path, lambda: _check_size(local.xreplace(known)))
+            if local_value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                raise EvaluationError(f"∂{child}/∂{name} is undefined at the given numbers", ws.path, line)
+            notes.extend(_kink_notes(local, known, child, name))
+            upstream = adjoints[child].value
+            terms.append(Term(child, local, local_value, upstream, _check_size(upstream * local_value)))
+        value = sp.Add(*(t.contribution for t in terms))
+        symbolic = sp.Add(*(adjoint_symbol(loss, t.child) * t.local if t.child != loss else t.local
+                            for t in terms))
+        adjoints[name] = Adjoint(name, tuple(terms), value, symbolic)
+
+    default_wrt = [g.name for g in ws.given] + [n for n in graph.order if n != loss and n not in given]
+    wrt = ws.wrt if ws.wrt is not None else tuple(dict.fromkeys(default_wrt))
+    return Derivation(
+        worksheet=ws,
+        graph=graph,
+        forward=MappingProxyType(forward),
+        known=MappingProxyType(known),
+        adjoints=MappingProxyType(adjoints),
+        backward_order=tuple(order),
+        wrt=tuple(wrt),
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _at(line: int | None, file: str, compute):
+    """Run one computation, giving an error from below the worksheet's file and line."""
+    try:
+        return compute()
+    except SymbackpropError as exc:
+        raise exc.located(file, line) from None
+
+
+def _kink_notes(local: sp.Expr, known: Mapping[sp.Symbol, sp.Expr], child: str, name: str) -> list[str]:
+    """Say which convention was used where a step function sits exactly on its kink."""
+    out = []
+    for h in sorted(local.atoms(sp.Heaviside), key=sp.default_sort_key):
+        arg = h.args[0].xreplace(known)
+        if arg.is_zero:
+            at = h.args[1] if len(h.args) > 1 else sp.S.Half
+            out.append(f"∂{child}/∂{name}: the argument of the step is exactly 0 here; "
+                       f"the convention used is a step of {at} at 0")
+    for s in sorted(local.atoms(sp.sign), key=sp.default_sort_key):
+        if s.args[0].xreplace(known).is_zero:
+            out.append(f"∂{child}/∂{name}: |x| at x = 0; the convention used is the derivative 0")
+    return out

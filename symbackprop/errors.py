@@ -1,0 +1,38 @@
+"""The project's own exceptions: every user mistake becomes one of these, with its place."""
+from __future__ import annotations
+
+
+class SymbackpropError(Exception):
+    """A user mistake: the file, the line (1-based, when known) and what is wrong."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+
+    def located(self, file: str | None = None, line: int | None = None) -> "SymbackpropError":
+        """Fill in the place where a lower layer did not know it."""
+        if self.file is None:
+            self.file = file
+        if self.line is None:
+            self.line = line
+        return self
+
+    def __str__(self) -> str:
+        place = self.file or "<input>"
+        if self.line is not None:
+            place += f":{self.line}"
+        return f"{place}: {self.message}"
+
+
+class WorksheetError(SymbackpropError):
+    """The worksheet file is malformed or inconsistent."""
+
+
+class ExpressionError(SymbackpropError):
+    """An expression is refused by the safe parser."""
+
+
+class EvaluationError(SymbackpropError):
+    """The given numbers make a value undefined or too large to write down."""

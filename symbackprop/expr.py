@@ -1,0 +1,156 @@
+"""The safe expression parser: Python's ``ast`` walked with a whitelist, into a small tree.
+
+Worksheet text is never evaluated: only the node types below are accepted, and numbers are
+read exactly from their source text (``0.1`` is 1/10).
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Union
+
+import sympy as sp
+
+from .errors import ExpressionError
+from .ops import FUNCTIONS
+
+MAX_LENGTH = 10_000
+MAX_DIGITS = 1_000
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number written in the worksheet, kept exact."""
+
+    value: sp.Rational
+
+
+@dataclass(frozen=True)
+class Name:
+    """A reference to a given name or a node."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class Apply:
+    """An operator (``+ - * / ** neg``) or a function of the language applied to arguments."""
+
+    op: str
+    args: tuple["Expr", ...]
+
+
+@dataclass(frozen=True)
+class Value:
+    """A computed value standing in for a sub-expression (a substituted or evaluated step)."""
+
+    value: sp.Expr
+
+
+Expr = Union[Num, Name, Apply, Value]
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_HINTS = {
+    ast.BitXor: "'^' is not a power: write '**'",
+    ast.MatMult: "'@' needs matrices",
+    ast.FloorDiv: "'//' is not in the language: write '/'",
+    ast.Mod: "'%' is not in the language",
+}
+
+
+def exact_number(text: str) -> sp.Rational:
+    """Read a decimal or fraction literal exactly (``0.1`` → 1/10) without evaluating anything."""
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_DIGITS or "e" in text.lower() and abs(int(text.lower().split("e")[1] or 0)) > MAX_DIGITS:
+        raise ExpressionError(f"the number {text[:20]}… is too long")
+    frac = Fraction(text.replace("_", ""))
+    return sp.Rational(frac.numerator, frac.denominator)
+
+
+def parse(text: str) -> Expr:
+    """Parse one expression of the language, or raise ExpressionError saying what is refused."""
+    if not isinstance(text, str):
+        raise ExpressionError("an expression must be text")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
+    if not text.strip():
+        raise ExpressionError("the expression is empty")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        column = f" at column {exc.offset}" if exc.offset else ""
+        raise ExpressionError(f"cannot read '{text.strip()}'{column}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("the expression is nested too deeply") from None
+    try:
+        return _convert(tree.body, text.strip())
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply") from None
+
+
+def _convert(node: ast.AST, source: str) -> Expr:
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = "strings" if isinstance(value, str) else type(value).__name__ + " values"
+            raise ExpressionError(f"{kind} are not allowed in an expression")
+        segment = ast.get_source_segment(source, node) or repr(value)
+        return Num(exact_number(segment))
+    if isinstance(node, ast.Name):
+        return Name(node.id)
+    if isinstance(node, ast.UnaryOp):
+        operand = _convert(node.operand, source)
+        if isinstance(node.op, ast.USub):
+            return Apply("neg", (operand,))
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        raise ExpressionError(f"the operator {type(node.op).__name__} is not allowed")
+    if isinstance(node, ast.BinOp):
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise ExpressionError(_HINTS.get(type(node.op), f"the operator {type(node.op).__name__} is not allowed"))
+        return Apply(op, (_convert(node.left, source), _convert(node.right, source)))
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError("only the functions of the language can be called")
+        name = node.func.id
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            known = ", ".join(sorted(FUNCTIONS))
+            raise ExpressionError(f"unknown function '{name}' (known: {known})")
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise ExpressionError(f"{name}: only plain arguments are allowed")
+        n = len(node.args)
+        if (fn.arities is None and n < 2) or (fn.arities is not None and n not in fn.arities):
+            wanted = "at least 2" if fn.arities is None else " or ".join(map(str, fn.arities))
+            raise ExpressionError(f"{name} takes {wanted} argument(s), not {n}")
+        return Apply(name, tuple(_convert(a, source) for a in node.args))
+    what = {
+        ast.Attribute: "attribute access",
+        ast.Subscript: "subscripts",
+        ast.Lambda: "lambdas",
+        ast.ListComp: "comprehensions",
+        ast.SetComp: "comprehensions",
+        ast.DictComp: "comprehensions",
+        ast.GeneratorExp: "comprehensions",
+        ast.Compare: "comparisons",
+        ast.BoolOp: "boolean operators",
+        ast.IfExp: "conditional expressions",
+        ast.NamedExpr: "assignments",
+        ast.JoinedStr: "strings",
+    }.get(type(node), type(node).__name__)
+    raise ExpressionError(f"{what} are not allowed in an expression")
+
+
+def names(expr: Expr) -> list[str]:
+    """The names an expression refers to, in the order they are first written."""
+    seen: dict[str, None] = {}
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Name):
+            seen.setdefault(e.id, None)
+        elif isinstance(e, Apply):
+            stack.extend(reversed(e.args))
+    return list(seen)

@@ -1,0 +1,244 @@
+"""The operations of the expression language: for each, its forward rule, its local
+derivative (a SymPy ``fdiff`` where SymPy does not know it) and its LaTeX form, in one place.
+
+Conventions at kinks are explicit arguments, like SymPy's ``Heaviside(x, H0)``, so that no
+value at a kink is inherited silently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from .errors import EvaluationError
+
+# Bounds that keep exact arithmetic from running away (a number too large to write down).
+MAX_EXPONENT = 10_000
+MAX_BITS = 20_000
+
+
+class Relu(sp.Function):
+    """relu(x) = max(x, 0); the second argument is relu'(0), a stated convention."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x: sp.Expr, at_zero: sp.Expr) -> sp.Expr | None:
+        if x.is_positive:
+            return x
+        if x.is_nonpositive:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex == 1:
+            return sp.Heaviside(self.args[0], self.args[1])
+        return sp.S.Zero
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        return r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer) -> str:
+        return "relu(%s)" % printer._print(self.args[0])
+
+
+class LeakyRelu(sp.Function):
+    """leaky_relu(x, a) = x for x > 0, a·x otherwise; the third argument is the step at 0."""
+
+    nargs = 3
+
+    @classmethod
+    def eval(cls, x: sp.Expr, a: sp.Expr, at_zero: sp.Expr) -> sp.Expr | None:
+        if x.is_positive:
+            return x
+        if x.is_nonpositive:
+            return a * x
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x, a, at_zero = self.args
+        step = sp.Heaviside(x, at_zero)
+        if argindex == 1:
+            return a + (1 - a) * step
+        if argindex == 2:
+            return x * (1 - step)
+        return sp.S.Zero
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        return r"\operatorname{leaky\,relu}\left(%s, %s\right)" % (
+            printer._print(self.args[0]),
+            printer._print(self.args[1]),
+        )
+
+    def _sympystr(self, printer) -> str:
+        return "leaky_relu(%s, %s)" % (printer._print(self.args[0]), printer._print(self.args[1]))
+
+
+class Sigmoid(sp.Function):
+    """σ(x) = 1/(1 + e^(−x)); its derivative is written σ(1 − σ), as the notes write it."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_Number:
+            return 1 / (1 + sp.exp(-x))
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = Sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer) -> str:
+        return "sigmoid(%s)" % printer._print(self.args[0])
+
+
+class Choose(sp.Function):
+    """choose(y, p1, p2, …): the argument numbered y (from 1); no gradient flows to y."""
+
+    @classmethod
+    def eval(cls, y: sp.Expr, *options: sp.Expr) -> sp.Expr | None:
+        if y.is_Integer:
+            k = int(y)
+            if not 1 <= k <= len(options):
+                raise EvaluationError(f"choose: index {k} is not between 1 and {len(options)}")
+            return options[k - 1]
+        if y.is_number:
+            raise EvaluationError(f"choose: index {y} is not a whole number")
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        if argindex == 1:
+            return sp.S.Zero
+        return sp.KroneckerDelta(self.args[0], argindex - 1)
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        y, *options = self.args
+        return r"\operatorname{choose}\left(%s; %s\right)" % (
+            printer._print(y),
+            ", ".join(printer._print(o) for o in options),
+        )
+
+    def _sympystr(self, printer) -> str:
+        return "choose(%s)" % ", ".join(printer._print(a) for a in self.args)
+
+
+def _is_known_number(x: sp.Expr) -> bool:
+    return bool(x.is_number) and not x.has(sp.nan, sp.zoo, sp.oo, -sp.oo)
+
+
+def _check_size(value: sp.Expr) -> sp.Expr:
+    """Refuse exact numbers too large to write down."""
+    if value.is_Rational and max(int(value.p).bit_length(), int(value.q).bit_length()) > MAX_BITS:
+        raise EvaluationError("a value is too large to write down exactly")
+    return value
+
+
+def _pow(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+    if exponent.is_Integer and abs(int(exponent)) > MAX_EXPONENT:
+        raise EvaluationError(f"the exponent {exponent} is too large (at most {MAX_EXPONENT})")
+    if exponent.is_Rational and base.is_Rational and base != 0:
+        bits = max(int(base.p).bit_length(), int(base.q).bit_length())
+        if bits * abs(exponent) > MAX_BITS:
+            raise EvaluationError("a power is too large to write down exactly")
+    if base == 0 and _is_known_number(exponent) and exponent.is_negative:
+        raise EvaluationError("division by zero (0 to a negative power)")
+    if _is_known_number(base) and base.is_negative and exponent.is_Rational and not exponent.is_Integer:
+        raise EvaluationError(f"a fractional power of the negative number {base}")
+    return _check_size(sp.Pow(base, exponent))
+
+
+def _div(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    if b.is_zero:
+        raise EvaluationError("division by zero")
+    return _check_size(a / b)
+
+
+def _log(x: sp.Expr, base: sp.Expr | None = None) -> sp.Expr:
+    for v, what in ((x, "log of"), (base, "log base")):
+        if v is not None and _is_known_number(v) and not v.is_positive:
+            raise EvaluationError(f"{what} the non-positive number {v}")
+    if base is not None and base == 1:
+        raise EvaluationError("log base 1")
+    return sp.log(x) if base is None else sp.log(x) / sp.log(base)
+
+
+def _sqrt(x: sp.Expr) -> sp.Expr:
+    if _is_known_number(x) and x.is_negative:
+        raise EvaluationError(f"square root of the negative number {x}")
+    return sp.sqrt(x)
+
+
+@dataclass(frozen=True)
+class Function:
+    """A named function of the language: arities allowed, SymPy builder, LaTeX form."""
+
+    name: str
+    arities: tuple[int, ...] | None  # None: any number ≥ 2
+    build: Callable[..., sp.Expr]
+    latex: Callable[[Sequence[str]], str]
+
+
+def _paren(s: str) -> str:
+    return r"\left(" + s + r"\right)"
+
+
+def _fn(command: str) -> Callable[[Sequence[str]], str]:
+    return lambda a: command + _paren(", ".join(a))
+
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        Function("exp", (1,), sp.exp, lambda a: "e^{" + a[0] + "}"),
+        Function("log", (1, 2), _log,
+                 lambda a: (r"\ln" + _paren(a[0])) if len(a) == 1 else (r"\log_{" + a[1] + "}" + _paren(a[0]))),
+        Function("log10", (1,), lambda x: _log(x, sp.Integer(10)), lambda a: r"\log_{10}" + _paren(a[0])),
+        Function("sqrt", (1,), _sqrt, lambda a: r"\sqrt{" + a[0] + "}"),
+        Function("abs", (1,), sp.Abs, lambda a: r"\left|" + a[0] + r"\right|"),
+        Function("max", None, sp.Max, _fn(r"\max")),
+        Function("min", None, sp.Min, _fn(r"\min")),
+        Function("relu", (1,), None, _fn(r"\operatorname{relu}")),  # builder needs the convention
+        Function("leaky_relu", (2,), None, _fn(r"\operatorname{leaky\,relu}")),
+        Function("sigmoid", (1,), Sigmoid, _fn(r"\sigma")),
+        Function("tanh", (1,), sp.tanh, _fn(r"\tanh")),
+        Function("choose", None, Choose,
+                 lambda a: r"\operatorname{choose}" + _paren(a[0] + "; " + ", ".join(a[1:]))),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """Stated values at kinks: relu'(0) (PyTorch's 0 by default)."""
+
+    relu_at_zero: sp.Rational = sp.S.Zero
+
+
+def build_call(name: str, args: Sequence[sp.Expr], conventions: Conventions) -> sp.Expr:
+    """Apply function ``name`` to SymPy arguments, checking the domain at numbers."""
+    if name == "relu":
+        return Relu(args[0], conventions.relu_at_zero)
+    if name == "leaky_relu":
+        return LeakyRelu(args[0], args[1], conventions.relu_at_zero)
+    return _check_size(FUNCTIONS[name].build(*args))
+
+
+def build_binary(op: str, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """The arithmetic operators, with the guards exact arithmetic needs."""
+    if op == "+":
+        return _check_size(a + b)
+    if op == "-":
+        return _check_size(a - b)
+    if op == "*":
+        return _check_size(a * b)
+    if op == "/":
+        return _div(a, b)
+    if op == "**":
+        return _pow(a, b)
+    raise AssertionError(op)
