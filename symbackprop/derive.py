@@ -49,6 +49,16 @@ class Adjoint:
 
 
 @dataclass(frozen=True)
+class Kink:
+    """A step function evaluated exactly at its kink: which convention gave ``used``."""
+
+    child: str
+    name: str
+    argument: sp.Expr
+    used: sp.Expr
+
+
+@dataclass(frozen=True)
 class Derivation:
     """Everything the sheets and the JSON need, computed once."""
 
@@ -59,7 +69,7 @@ class Derivation:
     adjoints: Mapping[str, Adjoint]
     backward_order: tuple[str, ...]  # names with an adjoint, from the loss down
     wrt: tuple[str, ...]
-    notes: tuple[str, ...]
+    kinks: tuple[Kink, ...]
 
     @property
     def loss(self) -> str:
@@ -103,7 +113,7 @@ def derive(ws: Worksheet) -> Derivation:
     needed = graph.ancestors_of(loss)
     order = [loss] + [n for n in reversed(graph.order) if n in needed]
     adjoints: dict[str, Adjoint] = {}
-    notes: list[str] = []
+    kinks: list[Kink] = []
     edge_rules = {(e.tail, e.head): e for e in ws.edges}
     for name in order:
         if name == loss:
@@ -125,7 +135,7 @@ def derive(ws: Worksheet) -> Derivation:
             local_value = _at(line, ws.path, lambda: _check_size(local.xreplace(known)))
             if local_value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
                 raise EvaluationError(f"∂{child}/∂{name} is undefined at the given numbers", ws.path, line)
-            notes.extend(_kink_notes(local, known, child, name))
+            kinks.extend(_kinks(local, known, child, name))
             upstream = adjoints[child].value
             terms.append(Term(child, local, local_value, upstream, _check_size(upstream * local_value)))
         value = sp.Add(*(t.contribution for t in terms))
@@ -143,7 +153,7 @@ def derive(ws: Worksheet) -> Derivation:
         adjoints=MappingProxyType(adjoints),
         backward_order=tuple(order),
         wrt=tuple(wrt),
-        notes=tuple(dict.fromkeys(notes)),
+        kinks=tuple(dict.fromkeys(kinks)),
     )
 
 
@@ -155,16 +165,11 @@ def _at(line: int | None, file: str, compute):
         raise exc.located(file, line) from None
 
 
-def _kink_notes(local: sp.Expr, known: Mapping[sp.Symbol, sp.Expr], child: str, name: str) -> list[str]:
-    """Say which convention was used where a step function sits exactly on its kink."""
+def _kinks(local: sp.Expr, known: Mapping[sp.Symbol, sp.Expr], child: str, name: str) -> list[Kink]:
+    """Where a step (ReLU', max', min') or |x|' sits exactly on its kink, record the value used."""
     out = []
-    for h in sorted(local.atoms(sp.Heaviside), key=sp.default_sort_key):
-        arg = h.args[0].xreplace(known)
-        if arg.is_zero:
-            at = h.args[1] if len(h.args) > 1 else sp.S.Half
-            out.append(f"∂{child}/∂{name}: the argument of the step is exactly 0 here; "
-                       f"the convention used is a step of {at} at 0")
-    for s in sorted(local.atoms(sp.sign), key=sp.default_sort_key):
-        if s.args[0].xreplace(known).is_zero:
-            out.append(f"∂{child}/∂{name}: |x| at x = 0; the convention used is the derivative 0")
+    for h in sorted(local.atoms(sp.Heaviside, sp.sign), key=sp.default_sort_key):
+        if h.args[0].xreplace(known).is_zero:
+            used = sp.S.Zero if isinstance(h, sp.sign) else h.args[1]
+            out.append(Kink(child, name, h.args[0], used))
     return out

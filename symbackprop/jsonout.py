@@ -1,0 +1,41 @@
+"""The JSON result (a public contract): exact SymPy strings for every value."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sympy as sp
+
+from .derive import Derivation
+
+
+def exact(value: sp.Expr) -> str:
+    """An exact SymPy string: ``"4"``, ``"-1/10"``, ``"-log(10)"``."""
+    return sp.sstr(value, order=None)
+
+
+def gradient_names(d: Derivation) -> list[str]:
+    """The asked names; for a graph given by edges, every node of it as well."""
+    names = list(d.wrt)
+    if d.worksheet.edges:
+        names += [n for n in d.graph.order if n != d.loss and n not in names and d.graph.nodes[n].kind != "loss"]
+    return names
+
+
+def as_dict(d: Derivation) -> dict[str, Any]:
+    forward = {n: exact(d.forward[n].value) for n in d.graph.order
+               if d.graph.nodes[n].kind in ("given", "node")}
+    names = gradient_names(d)
+    return {
+        "title": d.worksheet.title,
+        "loss": d.loss,
+        "forward": forward,
+        "gradients": {n: exact(d.gradient(n)) for n in names},
+        "symbolic": {
+            "gradients": {n: exact(d.adjoints[n].symbolic) if n in d.adjoints else "0" for n in names},
+        },
+    }
+
+
+def to_json(d: Derivation) -> str:
+    return json.dumps(as_dict(d), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,153 @@
+"""LaTeX for names, expression trees and SymPy values, in the style of handwritten notes.
+
+Two printers share one set of rules: ``tree_latex`` prints a worksheet expression in the order
+it was written (with numbers substituted when asked), and ``SheetPrinter`` prints SymPy results
+(local derivatives, values), with ``\\ln`` for the natural log and ReLU's step as cases.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Mapping
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from . import expr as E
+from .ops import FUNCTIONS
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "mu", "nu",
+    "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma", "Delta",
+    "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
+}
+ALIASES = {"lam": r"\lambda", "lamda": r"\lambda", "Lam": r"\Lambda"}
+ACCENTS = ("hat", "bar", "tilde", "dot", "vec")
+
+# Precedences of the tree printer.
+ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 40
+
+
+def _word(word: str) -> str:
+    if word in GREEK:
+        return "\\" + word
+    if word in ALIASES:
+        return ALIASES[word]
+    if len(word) == 1 or word.isdigit():
+        return word
+    return r"\mathrm{" + word + "}"
+
+
+def default_name_latex(name: str) -> str:
+    """``x1`` → x_{1}, ``w11`` → w_{11}, ``alpha`` → \\alpha, ``yhat`` → \\hat{y}, ``z_out`` → z_{\\mathrm{out}}."""
+    head, *subs = name.split("_")
+    m = re.match(r"^([A-Za-z]+?)(\d+)$", head)
+    base, digits = (m.group(1), m.group(2)) if m else (head, "")
+    accent = next((a for a in ACCENTS if base.endswith(a) and len(base) > len(a)), None)
+    if accent:
+        base = base[: -len(accent)]
+    tex = _word(base)
+    if accent:
+        tex = "\\" + accent + "{" + tex + "}"
+    sub = [digits] if digits else []
+    sub += [_word(s) for s in subs if s]
+    return tex + ("_{" + ",".join(sub) + "}" if sub else "")
+
+
+def is_plain_number(value: sp.Expr) -> bool:
+    """A non-negative integer: the only number written without parentheses inside a product."""
+    return bool(value.is_Integer and value >= 0)
+
+
+class SheetPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the worksheet's names, ``\\ln``, cases for steps, and optional
+    substitution of numbers for symbols (each in parentheses unless a non-negative integer)."""
+
+    def __init__(self, names: Mapping[sp.Symbol, str], values: Mapping[sp.Symbol, sp.Expr] | None = None):
+        super().__init__({"ln_notation": True, "symbol_names": dict(names)})
+        self.values = values or {}
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        if expr in self.values:
+            value = self.values[expr]
+            tex = SheetPrinter(self._settings["symbol_names"])._print(value)
+            return tex if is_plain_number(value) else r"\left(" + tex + r"\right)"
+        return super()._print_Symbol(expr, style)
+
+    def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
+        x = self._print(expr.args[0])
+        at = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if at == 0:
+            rows = [f"1 & {x} > 0", f"0 & {x} \\le 0"]
+        elif at == 1:
+            rows = [f"1 & {x} \\ge 0", f"0 & {x} < 0"]
+        else:
+            rows = [f"1 & {x} > 0", f"{self._print(at)} & {x} = 0", f"0 & {x} < 0"]
+        tex = r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+        return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
+
+    def _print_KroneckerDelta(self, expr: sp.KroneckerDelta, exp: str | None = None) -> str:
+        tex = r"\left[" + self._print(expr.args[0]) + " = " + self._print(expr.args[1]) + r"\right]"
+        return tex if exp is None else tex + "^{" + exp + "}"
+
+    def _print_sign(self, expr: sp.sign, exp: str | None = None) -> str:
+        tex = r"\operatorname{sign}\left(" + self._print(expr.args[0]) + r"\right)"
+        return tex if exp is None else tex + "^{" + exp + "}"
+
+
+def number_prec(value: sp.Expr) -> int:
+    """How tightly a computed value binds when it stands inside a written expression."""
+    if value.could_extract_minus_sign():
+        return NEG
+    if value.is_Atom:
+        return ATOM
+    return {"Add": ADD, "Mul": MUL, "Pow": POW}.get(type(value).__name__, ATOM)
+
+
+def tree_latex(tree: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> str:
+    """LaTeX of a worksheet expression in the order it was written."""
+    return _tree(tree, name_latex, printer)[0]
+
+
+def tree_terms(tree: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> tuple[str, ...]:
+    """The top-level terms of a sum (after the first, each carries its sign), for line breaking."""
+    if isinstance(tree, E.Apply) and tree.op in ("+", "-"):
+        left = tree_terms(tree.args[0], name_latex, printer)
+        right, prec = _tree(tree.args[1], name_latex, printer)
+        if prec == NEG or (tree.op == "-" and prec <= ADD):
+            right = r"\left(" + right + r"\right)"
+        return left + (("+ " if tree.op == "+" else "- ") + right,)
+    return (tree_latex(tree, name_latex, printer),)
+
+
+def _wrap(text: str, prec: int, above: int) -> str:
+    return r"\left(" + text + r"\right)" if prec < above else text
+
+
+def _tree(t: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> tuple[str, int]:
+    if isinstance(t, (E.Num, E.Value)):
+        return printer._print(t.value), number_prec(t.value)
+    if isinstance(t, E.Name):
+        return name_latex(t.id), ATOM
+    if t.op in ("+", "-"):
+        return " ".join(tree_terms(t, name_latex, printer)), ADD
+    args = [_tree(a, name_latex, printer) for a in t.args]
+    if t.op == "neg":
+        text, prec = args[0]
+        return "-" + _wrap(text, prec, MUL), NEG
+    if t.op == "*":
+        parts = []
+        for sub, (text, prec) in zip(t.args, args):
+            if isinstance(sub, E.Value) or prec < MUL:
+                text = r"\left(" + text + r"\right)"
+            elif parts and text[:1].isdigit():
+                text = r"\cdot " + text
+            parts.append(text)
+        return " ".join(parts), MUL
+    if t.op == "/":
+        return r"\frac{" + args[0][0] + "}{" + args[1][0] + "}", ATOM
+    if t.op == "**":
+        (base, bprec), (exponent, _) = args
+        if isinstance(t.args[0], E.Value) and not is_plain_number(t.args[0].value):
+            bprec = ADD
+        return _wrap(base, bprec, ATOM) + "^{" + exponent + "}", POW
+    return FUNCTIONS[t.op].latex([a[0] for a in args]), ATOM

@@ -1,0 +1,68 @@
+"""The Jinja2 environment: the user's template folder first, then the built-in templates.
+
+StrictUndefined makes a missing variable an error; user text is escaped by the ``tex``,
+``md`` and ``mdcell`` filters, never trusted.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+
+from .errors import SymbackpropError
+from .sheet import Sheet
+
+FORMATS = {"md": "sheet.md.j2", "tex": "sheet.tex.j2"}
+
+_TEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+}
+_TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX_SPECIALS))
+_MD_RE = re.compile(r"([\\`*_{}\[\]()#+!|$~-])")
+
+
+def tex_escape(text: str) -> str:
+    """Plain text for LaTeX: every special character made literal, so no command can run."""
+    return _TEX_RE.sub(lambda m: _TEX_SPECIALS[m.group(0)], str(text))
+
+
+def md_escape(text: str) -> str:
+    """Plain text for Markdown: markup characters escaped and HTML made inert."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_RE.sub(r"\\\1", text)
+
+
+def md_cell(tex: str) -> str:
+    """Math inside a Markdown table cell: a bare | would end the cell."""
+    return tex.replace("|", r"\vert ")
+
+
+def builtin_templates() -> Path:
+    """The templates shipped in the wheel, or the checkout's own ``templates/``."""
+    installed = Path(__file__).parent / "templates"
+    return installed if installed.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def environment(user_dir: str | Path | None = None) -> jinja2.Environment:
+    search = [str(user_dir)] if user_dir else []
+    if user_dir and not Path(user_dir).is_dir():
+        raise SymbackpropError("is not a folder of templates", str(user_dir))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search + [str(builtin_templates())]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(tex=tex_escape, md=md_escape, mdcell=md_cell)
+    return env
+
+
+def render(sheet: Sheet, fmt: str, templates: str | Path | None = None) -> str:
+    """Render a sheet as Markdown or LaTeX through its template."""
+    try:
+        return environment(templates).get_template(FORMATS[fmt]).render(sheet=sheet)
+    except jinja2.TemplateError as exc:
+        place = getattr(exc, "filename", None) or FORMATS[fmt]
+        raise SymbackpropError(f"template error: {exc.message}", place, getattr(exc, "lineno", None)) from None

@@ -1,0 +1,346 @@
+"""The layout rules of a solution sheet: which equations it shows, in what order, how they break.
+
+A Sheet holds LaTeX fragments only; the templates decide how they are set on the page.
+Notes are our own sentences with ``$…$`` math: no user text enters them unescaped.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import expr as E
+from .derive import Derivation, adjoint_symbol
+from .evaluate import evaluate, symbol
+from .ops import Conventions
+from .printing import SheetPrinter, default_name_latex, tree_latex, tree_terms
+
+WIDTH = 66  # estimated width of one line of display math, in characters
+
+Step = tuple[str, ...]  # the terms of one step; after the first, each starts with its sign
+
+
+@dataclass(frozen=True)
+class Equation:
+    """``lhs = step = step = …``, already broken into aligned rows."""
+
+    lhs: str
+    rows: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Block:
+    """The backward step for one name: the local derivatives it uses, then its chain rule."""
+
+    name: str
+    heading: str
+    note: str
+    locals: tuple[Equation, ...]
+    equation: Equation | None
+
+    @property
+    def equations(self) -> tuple[Equation, ...]:
+        return self.locals + ((self.equation,) if self.equation else ())
+
+
+@dataclass(frozen=True)
+class Answer:
+    quantity: str
+    value: str
+    approx: str
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """Everything a template needs; ``title`` and ``description`` are the user's raw text."""
+
+    title: str
+    description: str
+    notation: str
+    given: tuple[str, ...]
+    edges: tuple[str, ...]
+    forward: tuple[Equation, ...]
+    backward: tuple[Block, ...]
+    answers: tuple[Answer, ...]
+    notes: tuple[str, ...]
+    loss: str
+
+
+_FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
+
+
+def visual_length(tex: str) -> int:
+    """A rough count of the characters a reader sees, for line breaking."""
+    t = re.sub(r"\\(left|right)(?![A-Za-z])\\?", "", tex)
+    t = re.sub(r"\\(cdot|quad|,)(?![A-Za-z])", " ", t)
+    t = re.sub(r"\\(?!frac)[A-Za-z]+ ?", "x", t)
+    t = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "y" * ((len(m.group(1)) + 1) // 2), t)
+    while _FRAC.search(t):
+        t = _FRAC.sub(lambda m: "z" * max(len(m.group(1)), len(m.group(2))), t)
+    t = re.sub(r"[{}_^&]", "", t)
+    t = re.sub(r"\s*([=+\-])\s*", r" \1 ", t)
+    return len(re.sub(r"\s+", " ", t).strip())
+
+
+def wrap(lhs: str, steps: list[Step], boxed: bool, approx: str = "") -> tuple[str, ...]:
+    """Set ``lhs = s1 = s2 …`` on aligned rows of at most WIDTH, breaking long sums at their terms."""
+    clean: list[Step] = []
+    for step in steps:
+        if step and " ".join(step) != lhs and (not clean or clean[-1] != step):
+            clean.append(step)
+    if boxed and clean:
+        clean[-1] = (r"\boxed{" + " ".join(clean[-1]) + "}",)
+    if approx and clean:
+        clean.append((r"\approx " + approx,))
+    rows: list[str] = []
+    line, used, empty = lhs + " &= ", visual_length(lhs) + 3, True
+    for step in clean:
+        text = " ".join(step)
+        joint = "" if empty or text.startswith(r"\approx") else "= "
+        if not empty and used + visual_length(text) + 3 > WIDTH:
+            rows.append(line.rstrip())
+            line, used, joint = "&= " if joint else "&", 3, ""
+            if text.startswith(r"\approx"):
+                line = "&"
+        line += joint
+        for i, term in enumerate(step):
+            length = visual_length(term)
+            if i > 0 and used + length > WIDTH:
+                rows.append(line.rstrip())
+                line, used = r"&\quad ", 4
+            line += term + " "
+            used += length + 1
+        empty = False
+    rows.append(line.rstrip())
+    return tuple(rows)
+
+
+class _Layout:
+    """Builds a Sheet from a Derivation; holds the printers and names so each method stays short."""
+
+    def __init__(self, d: Derivation, notation: str) -> None:
+        self.d = d
+        ws = d.worksheet
+        self.upstream = notation == "upstream"
+        overrides = dict(ws.symbols)
+        self.names = {n: overrides.get(n) or default_name_latex(n) for n in d.graph.order}
+        self.loss_tex = self.names.get(ws.loss) or default_name_latex(ws.loss)
+        tex = {symbol(n): t for n, t in self.names.items()}
+        tex.update({adjoint_symbol(ws.loss, n): self.grad(n) for n in d.graph.order})
+        self.printer = SheetPrinter(tex)
+        self.substituting = SheetPrinter(tex, d.known)
+        self.numbers = {n: d.forward[n].value for n in d.graph.order if d.forward[n].value.is_number}
+        self.conventions = Conventions(ws.relu_at_zero)
+        self.defs = {n.name: n for n in ws.nodes}
+
+    # -- names ----------------------------------------------------------------------------
+    def name(self, n: str) -> str:
+        return self.names[n]
+
+    def heading(self, n: str) -> str:
+        """A gradient written inline, for headings."""
+        if self.upstream:
+            return self.grad(n)
+        return r"\partial " + self.loss_tex + r" / \partial " + self.names[n]
+
+    def grad(self, n: str) -> str:
+        if self.upstream:
+            return "g_{" + self.names[n] + "}"
+        return r"\frac{\partial " + self.loss_tex + r"}{\partial " + self.names[n] + "}"
+
+    def partial(self, top: str, bottom: str) -> str:
+        return r"\frac{\partial " + self.names[top] + r"}{\partial " + self.names[bottom] + "}"
+
+    def tex(self, value: sp.Expr) -> str:
+        return self.printer.doprint(value)
+
+    def paren(self, value: sp.Expr) -> str:
+        return r"\left(" + self.tex(value) + r"\right)"
+
+    def approx(self, value: sp.Expr) -> str:
+        digits = self.d.worksheet.decimals
+        if not digits or not value.is_number or value.is_Integer:
+            return ""
+        return str(sp.N(value, digits))
+
+    # -- sections -------------------------------------------------------------------------
+    def given(self) -> tuple[str, ...]:
+        out = []
+        for g in self.d.worksheet.given:
+            value = self.tex(g.value) if g.value is not None else r"\text{symbolic}"
+            out.append(self.name(g.name) + " = " + value)
+        return tuple(out)
+
+    def edges(self) -> tuple[str, ...]:
+        return tuple(self.partial(e.head, e.tail) + " = " + tree_latex(e.expr, self.name, self.printer)
+                     for e in self.d.worksheet.edges)
+
+    def substitute(self, tree: E.Expr) -> E.Expr:
+        """The tree with every name whose value is a number replaced by that number."""
+        if isinstance(tree, E.Name) and tree.id in self.numbers:
+            return E.Value(self.numbers[tree.id])
+        if isinstance(tree, E.Apply):
+            return E.Apply(tree.op, tuple(self.substitute(a) for a in tree.args))
+        return tree
+
+    def one_step(self, tree: E.Expr) -> E.Expr:
+        """Evaluate each operand of the outermost operation (each term of a top-level sum)."""
+        if not isinstance(tree, E.Apply):
+            return tree
+        if tree.op in ("+", "-"):
+            left = self.one_step(tree.args[0]) if _is_sum(tree.args[0]) else self.value_of(tree.args[0])
+            right = self.value_of(tree.args[1])
+            if isinstance(right, E.Value) and right.value.could_extract_minus_sign():
+                flipped = "-" if tree.op == "+" else "+"
+                return E.Apply(flipped, (left, E.Value(-right.value)))
+            return E.Apply(tree.op, (left, right))
+        return E.Apply(tree.op, tuple(self.value_of(a) for a in tree.args))
+
+    def value_of(self, tree: E.Expr) -> E.Expr:
+        if isinstance(tree, E.Apply):
+            return E.Value(evaluate(tree, self.numbers, self.conventions))
+        return tree
+
+    def forward(self) -> tuple[Equation, ...]:
+        out = []
+        for name in self.d.graph.order:
+            if name not in self.defs:
+                continue
+            tree = self.defs[name].expr
+            value = self.d.forward[name].value
+            steps = [tree_terms(tree, self.name, self.printer)]
+            if value.is_number:
+                substituted = self.substitute(tree)
+                steps.append(tree_terms(substituted, self.name, self.printer))
+                steps.append(tree_terms(self.one_step(substituted), self.name, self.printer))
+                steps.append((self.tex(value),))
+            is_loss = name == self.d.loss
+            out.append(Equation(self.name(name), wrap(self.name(name), steps, is_loss and value.is_number,
+                                                      self.approx(value))))
+        return tuple(out)
+
+    def differentiate(self, child: str, name: str) -> str:
+        """∂/∂name (the definition of child), as written in the worksheet."""
+        body = tree_latex(self.defs[child].expr, self.name, self.printer)
+        return r"\frac{\partial}{\partial " + self.name(name) + r"}\left(" + body + r"\right)"
+
+    def local(self, child: str, name: str, local: sp.Expr, local_value: sp.Expr) -> Equation:
+        """∂child/∂name = ∂/∂name (definition) = symbolic = substituted = value."""
+        d = self.d
+        lhs = self.partial(child, name)
+        steps: list[Step] = []
+        note = ""
+        if child in self.defs:
+            steps.append((self.differentiate(child, name),))
+            steps.append((self.tex(sp.factor_terms(local)),))
+            rule = d.forward[child].rule
+            if rule is not None and not rule.is_Symbol and local.has(rule) and local != rule:
+                steps.append((self.tex(local.xreplace({rule: symbol(child)})),))
+        else:
+            steps.append((self.tex(local),))
+            note = "given on the edge"
+        if local_value != local:
+            if not local.is_Symbol and not local.has(sp.Heaviside, sp.KroneckerDelta, sp.sign):
+                steps.append((self.substituting.doprint(sp.factor_terms(local)),))
+            steps.append((self.tex(local_value),))
+        return Equation(lhs, wrap(lhs, steps, False), note)
+
+    def block(self, name: str) -> Block:
+        d = self.d
+        adj = d.adjoints[name]
+        loss = d.loss
+        specified = not d.worksheet.loss_unspecified
+        children = [t.child for t in adj.terms]
+        note = ""
+        if len(children) > 1:
+            listed = ", ".join(f"${self.name(c)}$" for c in children[:-1]) + f" and ${self.name(children[-1])}$"
+            note = (f"${self.name(name)}$ feeds {listed}: its gradient is the sum over "
+                    f"{'both paths' if len(children) == 2 else f'all {len(children)} paths'}.")
+        if not specified and children == [loss]:
+            return Block(name, self.heading(name),
+                         f"The loss ${self.loss_tex}$ is not specified, so ${self.grad(name)}$ stays a symbol.",
+                         (), None)
+        only_loss = children == [loss]
+        locals_ = tuple(self.local(t.child, name, t.local, t.local_value)
+                        for t in adj.terms if t.child != loss or len(children) > 1 and specified)
+        chain, symbolic, numbers, parts = [], [], [], []
+        for i, t in enumerate(adj.terms):
+            sign = "" if i == 0 else "+ "
+            if t.child == loss:
+                local = sp.factor_terms(t.local)
+                chain.append(sign + (self.differentiate(loss, name) if only_loss else self.partial(loss, name)))
+                symbolic.append(sign + self.tex(local))
+                numbers.append(sign + self.substituting.doprint(local))
+            else:
+                chain.append(sign + self.grad(t.child) + r" \cdot " + self.partial(t.child, name))
+                symbolic.append(sign + self.grad(t.child) + r" \cdot " + self._factor(t.local))
+                numbers.append(sign + self.paren(t.upstream) + self.paren(t.local_value))
+            parts.append(sign + self.tex(t.contribution) if i == 0 or not t.contribution.could_extract_minus_sign()
+                         else "- " + self.tex(-t.contribution))
+        steps: list[Step] = [tuple(chain), tuple(symbolic), tuple(numbers)]
+        if len(parts) > 1:
+            steps.append(tuple(parts))
+        steps.append((self.tex(adj.value),))
+        lhs = self.grad(name)
+        boxed = name in d.wrt
+        eq = Equation(lhs, wrap(lhs, steps, boxed, self.approx(adj.value) if boxed else ""))
+        return Block(name, self.heading(name), note, locals_, eq)
+
+    def _factor(self, local: sp.Expr) -> str:
+        tex = self.tex(local)
+        return r"\left(" + tex + r"\right)" if isinstance(local, sp.Add) else tex
+
+    def backward(self) -> tuple[Block, ...]:
+        d = self.d
+        reach = _descendants(d, d.wrt)
+        return tuple(self.block(n) for n in d.backward_order if n != d.loss and n in reach)
+
+    def answers(self) -> tuple[Answer, ...]:
+        return tuple(Answer(self.grad(n), self.tex(self.d.gradient(n)), self.approx(self.d.gradient(n)))
+                     for n in self.d.wrt)
+
+    def notes(self) -> tuple[str, ...]:
+        out = []
+        for k in self.d.kinks:
+            out.append(f"In ${self.partial(k.child, k.name)}$ the step's argument "
+                       f"${self.tex(k.argument)}$ is exactly $0$ at the given numbers: "
+                       f"the convention used there is the value ${self.tex(k.used)}$ (PyTorch's).")
+        for n in self.d.wrt:
+            if n not in self.d.adjoints:
+                out.append(f"${self.loss_tex}$ does not depend on ${self.name(n)}$, so ${self.grad(n)} = 0$.")
+        return tuple(out)
+
+
+def _is_sum(tree: E.Expr) -> bool:
+    return isinstance(tree, E.Apply) and tree.op in ("+", "-")
+
+
+def _descendants(d: Derivation, roots: tuple[str, ...]) -> set[str]:
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        for c in d.graph.children[stack.pop()]:
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return seen
+
+
+def layout(d: Derivation, notation: str | None = None) -> Sheet:
+    """Arrange a derivation as a solution sheet (``notation`` overrides the worksheet's)."""
+    ws = d.worksheet
+    lay = _Layout(d, notation or ws.notation)
+    return Sheet(
+        title=ws.title,
+        description=ws.description,
+        notation=notation or ws.notation,
+        given=lay.given(),
+        edges=lay.edges(),
+        forward=lay.forward(),
+        backward=lay.backward(),
+        answers=lay.answers(),
+        notes=lay.notes(),
+        loss=lay.loss_tex,
+    )
