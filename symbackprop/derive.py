@@ -5,9 +5,10 @@ derivative on that edge; the composed loss is never differentiated.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from typing import Callable, Mapping
 
 import sympy as sp
 
@@ -101,8 +102,9 @@ def derive(ws: Worksheet) -> Derivation:
             value, rule = given[name].value, None
         elif kind == "node":
             nd = node_defs[name]
-            value = _at(nd.line, ws.path, lambda: evaluate(nd.expr, values, conventions))
-            rule = _at(nd.line, ws.path, lambda: evaluate(nd.expr, symbols, conventions))
+            where = f"node '{name}'"
+            value = _at(nd.line, ws.path, where, lambda: evaluate(nd.expr, values, conventions))
+            rule = _at(nd.line, ws.path, where, lambda: evaluate(nd.expr, symbols, conventions))
         else:
             value, rule = symbols[name], None
         values[name] = value
@@ -110,8 +112,7 @@ def derive(ws: Worksheet) -> Derivation:
     known = {symbols[n]: v for n, v in values.items() if v.is_number}
 
     loss = ws.loss
-    needed = graph.ancestors_of(loss)
-    order = [loss] + [n for n in reversed(graph.order) if n in needed]
+    order = _from_loss(graph, loss)
     adjoints: dict[str, Adjoint] = {}
     kinks: list[Kink] = []
     edge_rules = {(e.tail, e.head): e for e in ws.edges}
@@ -128,11 +129,14 @@ def derive(ws: Worksheet) -> Derivation:
                 local = adjoint_symbol(loss, name)
             elif (name, child) in edge_rules:
                 e = edge_rules[(name, child)]
-                local = _at(e.line, ws.path, lambda: evaluate(e.expr, symbols, conventions))
+                local = _at(e.line, ws.path, f"edge {name} -> {child}",
+                            lambda: evaluate(e.expr, symbols, conventions))
             else:
                 local = sp.diff(forward[child].rule, symbols[name])
             line = graph.nodes[child].line
-            local_value = _at(line, ws.path, lambda: _check_size(local.xreplace(known)))
+            rule = forward[child].rule
+            in_child = local.xreplace({rule: symbols[child]}) if rule is not None and not rule.is_Symbol else local
+            local_value = _at(line, ws.path, f"∂{child}/∂{name}", lambda: _check_size(in_child.xreplace(known)))
             if local_value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
                 raise EvaluationError(f"∂{child}/∂{name} is undefined at the given numbers", ws.path, line)
             kinks.extend(_kinks(local, known, child, name))
@@ -157,11 +161,30 @@ def derive(ws: Worksheet) -> Derivation:
     )
 
 
-def _at(line: int | None, file: str, compute):
-    """Run one computation, giving an error from below the worksheet's file and line."""
+def _from_loss(graph: Graph, loss: str) -> list[str]:
+    """The loss and its ancestors, each after every child it feeds; ties in worksheet order."""
+    needed = graph.ancestors_of(loss) | {loss}
+    index = {n: i for i, n in enumerate(graph.order)}
+    waiting = {n: sum(1 for c in graph.children[n] if c in needed) for n in needed}
+    ready = [index[loss]]
+    order: list[str] = []
+    while ready:
+        name = graph.order[heapq.heappop(ready)]
+        order.append(name)
+        for p in dict.fromkeys(graph.nodes[name].parents):
+            waiting[p] -= 1
+            if waiting[p] == 0:
+                heapq.heappush(ready, index[p])
+    return order
+
+
+def _at(line: int | None, file: str, where: str, compute: Callable[[], sp.Expr]) -> sp.Expr:
+    """Run one computation; an error from below gets the worksheet's file, line and place."""
     try:
         return compute()
     except SymbackpropError as exc:
+        if exc.file is None:
+            exc.message = f"{where}: {exc.message}"
         raise exc.located(file, line) from None
 
 

@@ -83,7 +83,7 @@ class Sigmoid(sp.Function):
 
     @classmethod
     def eval(cls, x: sp.Expr) -> sp.Expr | None:
-        if x.is_Number:
+        if x.is_number:
             return 1 / (1 + sp.exp(-x))
         return None
 

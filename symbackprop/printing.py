@@ -63,19 +63,33 @@ class SheetPrinter(LatexPrinter):
     substitution of numbers for symbols (each in parentheses unless a non-negative integer)."""
 
     def __init__(self, names: Mapping[sp.Symbol, str], values: Mapping[sp.Symbol, sp.Expr] | None = None):
-        super().__init__({"ln_notation": True, "symbol_names": dict(names)})
+        super().__init__({"ln_notation": True, "symbol_names": dict(names), "parenthesize_super": False})
         self.values = values or {}
+        self._top: sp.Basic | None = None
+
+    def doprint(self, expr: sp.Basic) -> str:
+        self._top = expr
+        return super().doprint(expr)
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         if expr in self.values:
             value = self.values[expr]
-            tex = SheetPrinter(self._settings["symbol_names"])._print(value)
-            return tex if is_plain_number(value) else r"\left(" + tex + r"\right)"
+            tex = SheetPrinter(self._settings["symbol_names"]).doprint(value)
+            compound = value.is_Add or value.is_Mul or value.is_Pow or (value.is_Rational and not value.is_Integer)
+            return r"\left(" + tex + r"\right)" if compound or value.could_extract_minus_sign() else tex
         return super()._print_Symbol(expr, style)
 
+    def _print_log(self, expr: sp.log, exp: str | None = None) -> str:
+        tex = r"\ln\left(" + self._print(expr.args[0]) + r"\right)"
+        return tex if exp is None else r"\ln^{" + exp + r"}\left(" + self._print(expr.args[0]) + r"\right)"
+
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
+        """ReLU's step: as cases when it stands alone, as an indicator inside a product."""
         x = self._print(expr.args[0])
         at = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if expr is not self._top and at in (0, 1):
+            tex = r"\mathbb{1}\left[" + x + (" > 0" if at == 0 else r" \ge 0") + r"\right]"
+            return tex if exp is None else tex + "^{" + exp + "}"
         if at == 0:
             rows = [f"1 & {x} > 0", f"0 & {x} \\le 0"]
         elif at == 1:
@@ -86,7 +100,8 @@ class SheetPrinter(LatexPrinter):
         return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta, exp: str | None = None) -> str:
-        tex = r"\left[" + self._print(expr.args[0]) + " = " + self._print(expr.args[1]) + r"\right]"
+        a, b = sorted(expr.args, key=lambda v: bool(v.is_number))  # the symbol first: [y = 1]
+        tex = r"\left[" + self._print(a) + " = " + self._print(b) + r"\right]"
         return tex if exp is None else tex + "^{" + exp + "}"
 
     def _print_sign(self, expr: sp.sign, exp: str | None = None) -> str:

@@ -20,7 +20,7 @@ _TEX_SPECIALS = {
     "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
 }
 _TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX_SPECIALS))
-_MD_RE = re.compile(r"([\\`*_{}\[\]()#+!|$~-])")
+_MD_RE = re.compile(r"([\\`*_\[\]#|$~])")
 
 
 def tex_escape(text: str) -> str:

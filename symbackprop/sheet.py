@@ -16,7 +16,7 @@ from .evaluate import evaluate, symbol
 from .ops import Conventions
 from .printing import SheetPrinter, default_name_latex, tree_latex, tree_terms
 
-WIDTH = 66  # estimated width of one line of display math, in characters
+WIDTH = 60  # estimated width of one line of display math, in characters
 
 Step = tuple[str, ...]  # the terms of one step; after the first, each starts with its sign
 
@@ -47,9 +47,12 @@ class Block:
 
 @dataclass(frozen=True)
 class Answer:
+    """One asked gradient: for a table (quantity, value, approx) or a display (equation)."""
+
     quantity: str
     value: str
     approx: str
+    equation: Equation
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Sheet:
     description: str
     notation: str
     given: tuple[str, ...]
+    symbolic: tuple[str, ...]
     edges: tuple[str, ...]
     forward: tuple[Equation, ...]
     backward: tuple[Block, ...]
@@ -88,7 +92,8 @@ def wrap(lhs: str, steps: list[Step], boxed: bool, approx: str = "") -> tuple[st
     """Set ``lhs = s1 = s2 …`` on aligned rows of at most WIDTH, breaking long sums at their terms."""
     clean: list[Step] = []
     for step in steps:
-        if step and " ".join(step) != lhs and (not clean or clean[-1] != step):
+        text = " ".join(step)
+        if step and not any(_same(text, seen) for seen in [lhs] + [" ".join(c) for c in clean]):
             clean.append(step)
     if boxed and clean:
         clean[-1] = (r"\boxed{" + " ".join(clean[-1]) + "}",)
@@ -167,11 +172,11 @@ class _Layout:
 
     # -- sections -------------------------------------------------------------------------
     def given(self) -> tuple[str, ...]:
-        out = []
-        for g in self.d.worksheet.given:
-            value = self.tex(g.value) if g.value is not None else r"\text{symbolic}"
-            out.append(self.name(g.name) + " = " + value)
-        return tuple(out)
+        return tuple(self.name(g.name) + " = " + self.tex(g.value)
+                     for g in self.d.worksheet.given if g.value is not None)
+
+    def symbolic(self) -> tuple[str, ...]:
+        return tuple(self.name(g.name) for g in self.d.worksheet.given if g.value is None)
 
     def edges(self) -> tuple[str, ...]:
         return tuple(self.partial(e.head, e.tail) + " = " + tree_latex(e.expr, self.name, self.printer)
@@ -279,9 +284,11 @@ class _Layout:
                 numbers.append(sign + self.paren(t.upstream) + self.paren(t.local_value))
             parts.append(sign + self.tex(t.contribution) if i == 0 or not t.contribution.could_extract_minus_sign()
                          else "- " + self.tex(-t.contribution))
-        steps: list[Step] = [tuple(chain), tuple(symbolic), tuple(numbers)]
-        if len(parts) > 1:
-            steps.append(tuple(parts))
+        steps: list[Step] = [tuple(chain), tuple(symbolic)]
+        if all(t.upstream.is_number and t.local_value.is_number for t in adj.terms):
+            steps.append(tuple(numbers))
+            if len(parts) > 1:
+                steps.append(tuple(parts))
         steps.append((self.tex(adj.value),))
         lhs = self.grad(name)
         boxed = name in d.wrt
@@ -290,7 +297,7 @@ class _Layout:
 
     def _factor(self, local: sp.Expr) -> str:
         tex = self.tex(local)
-        return r"\left(" + tex + r"\right)" if isinstance(local, sp.Add) else tex
+        return r"\left(" + tex + r"\right)" if local.is_Add or local.could_extract_minus_sign() else tex
 
     def backward(self) -> tuple[Block, ...]:
         d = self.d
@@ -298,8 +305,11 @@ class _Layout:
         return tuple(self.block(n) for n in d.backward_order if n != d.loss and n in reach)
 
     def answers(self) -> tuple[Answer, ...]:
-        return tuple(Answer(self.grad(n), self.tex(self.d.gradient(n)), self.approx(self.d.gradient(n)))
-                     for n in self.d.wrt)
+        out = []
+        for n in self.d.wrt:
+            lhs, value, approx = self.grad(n), self.tex(self.d.gradient(n)), self.approx(self.d.gradient(n))
+            out.append(Answer(lhs, value, approx, Equation(lhs, wrap(lhs, [(value,)], False, approx))))
+        return tuple(out)
 
     def notes(self) -> tuple[str, ...]:
         out = []
@@ -311,6 +321,11 @@ class _Layout:
             if n not in self.d.adjoints:
                 out.append(f"${self.loss_tex}$ does not depend on ${self.name(n)}$, so ${self.grad(n)} = 0$.")
         return tuple(out)
+
+
+def _same(a: str, b: str) -> bool:
+    """Two LaTeX steps that differ only in spacing are the same step."""
+    return re.sub(r"\s+", "", a) == re.sub(r"\s+", "", b)
 
 
 def _is_sum(tree: E.Expr) -> bool:
@@ -337,6 +352,7 @@ def layout(d: Derivation, notation: str | None = None) -> Sheet:
         description=ws.description,
         notation=notation or ws.notation,
         given=lay.given(),
+        symbolic=lay.symbolic(),
         edges=lay.edges(),
         forward=lay.forward(),
         backward=lay.backward(),
