@@ -21,14 +21,11 @@ def worksheets() -> list[Path]:
 
 
 def expected(path: Path) -> dict[str, str]:
-    solution = solve(path.relative_to(ROOT) if path.is_absolute() else path)
+    solution = solve(path)
     return {fmt: solution.render(fmt) for fmt in FORMATS}
 
 
 def main() -> None:
-    import os
-
-    os.chdir(ROOT)
     for path in worksheets():
         for fmt, text in expected(path).items():
             path.with_suffix("." + fmt).write_text(text, encoding="utf-8")
