@@ -87,55 +87,89 @@ def adjoint_symbol(loss: str, name: str) -> sp.Symbol:
     return sp.Symbol(f"d{loss}/d{name}", real=True)
 
 
-def derive(ws: Worksheet) -> Derivation:
-    """Run the forward pass and the reverse sweep over the worksheet's graph."""
+@dataclass(frozen=True)
+class Prepared:
+    """The part of a derivation that does not depend on the numbers: the graph, each node's
+    rule, each edge's local derivative (symbolic, and rewritten in the child's own symbol).
+    Computed once; ``derive`` then only substitutes numbers (the variants of a class)."""
+
+    worksheet: Worksheet
+    graph: Graph
+    symbols: Mapping[str, sp.Symbol]
+    rules: Mapping[str, sp.Expr]
+    locals: Mapping[tuple[str, str], tuple[sp.Expr, sp.Expr]]  # (node, child) → (local, in child)
+    order: tuple[str, ...]
+    wrt: tuple[str, ...]
+
+
+def prepare(ws: Worksheet) -> Prepared:
+    """Build the graph, the node rules and every local derivative, symbolically."""
     graph = build(ws)
     conventions = Conventions(ws.relu_at_zero)
-    values: dict[str, sp.Expr] = {}
-    forward: dict[str, Forward] = {}
-    given = {g.name: g for g in ws.given}
-    node_defs = {n.name: n for n in ws.nodes}
     symbols = {name: symbol(name) for name in graph.order}
-    for name in graph.order:
-        kind = graph.nodes[name].kind
-        if kind == "given" and given[name].value is not None:
-            value, rule = given[name].value, None
-        elif kind == "node":
-            nd = node_defs[name]
-            where = f"node '{name}'"
-            value = _at(nd.line, ws.path, where, lambda: evaluate(nd.expr, values, conventions))
-            rule = _at(nd.line, ws.path, where, lambda: evaluate(nd.expr, symbols, conventions))
-        else:
-            value, rule = symbols[name], None
-        values[name] = value
-        forward[name] = Forward(name, rule, value)
-    known = {symbols[n]: v for n, v in values.items() if v.is_number}
-
+    rules = {n.name: _at(n.line, ws.path, f"node '{n.name}'", lambda: evaluate(n.expr, symbols, conventions))
+             for n in ws.nodes}
     loss = ws.loss
     order = _from_loss(graph, loss)
-    adjoints: dict[str, Adjoint] = {}
-    kinks: list[Kink] = []
     edge_rules = {(e.tail, e.head): e for e in ws.edges}
+    locals_: dict[tuple[str, str], tuple[sp.Expr, sp.Expr]] = {}
+    on_path = set(order)
     for name in order:
-        if name == loss:
-            one = sp.S.One
-            adjoints[name] = Adjoint(name, (), one, one)
-            continue
-        terms = []
         for child in graph.children[name]:
-            if child not in adjoints:
+            if child not in on_path:
                 continue
             if graph.nodes[child].kind == "loss":
                 local = adjoint_symbol(loss, name)
             elif (name, child) in edge_rules:
                 e = edge_rules[(name, child)]
-                local = _at(e.line, ws.path, f"edge {name} -> {child}",
-                            lambda: evaluate(e.expr, symbols, conventions))
+                local = _at(e.line, ws.path, f"edge {name} -> {child}", lambda: evaluate(e.expr, symbols, conventions))
             else:
-                local = sp.diff(forward[child].rule, symbols[name])
-            line = graph.nodes[child].line
-            rule = forward[child].rule
+                local = sp.diff(rules[child], symbols[name])
+            rule = rules.get(child)
             in_child = local.xreplace({rule: symbols[child]}) if rule is not None and not rule.is_Symbol else local
+            locals_[(name, child)] = (local, in_child)
+    given = {g.name for g in ws.given}
+    default_wrt = [g.name for g in ws.given] + [n for n in graph.order if n != loss and n not in given]
+    wrt = ws.wrt if ws.wrt is not None else tuple(dict.fromkeys(default_wrt))
+    return Prepared(ws, graph, MappingProxyType(symbols), MappingProxyType(rules), MappingProxyType(locals_),
+                    tuple(order), tuple(wrt))
+
+
+def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
+    """Run the forward pass and the reverse sweep; ``prepared`` (from ``prepare`` on a worksheet
+    with the same graph) skips the symbolic work."""
+    p = prepared or prepare(ws)
+    graph, symbols, loss = p.graph, p.symbols, ws.loss
+    conventions = Conventions(ws.relu_at_zero)
+    values: dict[str, sp.Expr] = {}
+    forward: dict[str, Forward] = {}
+    given = {g.name: g for g in ws.given}
+    node_defs = {n.name: n for n in ws.nodes}
+    for name in graph.order:
+        kind = graph.nodes[name].kind
+        if kind == "given" and given[name].value is not None:
+            value = given[name].value
+        elif kind == "node":
+            nd = node_defs[name]
+            value = _at(nd.line, ws.path, f"node '{name}'", lambda: evaluate(nd.expr, values, conventions))
+        else:
+            value = symbols[name]
+        values[name] = value
+        forward[name] = Forward(name, p.rules.get(name), value)
+    known = {symbols[n]: v for n, v in values.items() if v.is_number}
+
+    adjoints: dict[str, Adjoint] = {}
+    kinks: list[Kink] = []
+    for name in p.order:
+        if name == loss:
+            adjoints[name] = Adjoint(name, (), sp.S.One, sp.S.One)
+            continue
+        terms = []
+        for child in graph.children[name]:
+            if child not in adjoints:
+                continue
+            local, in_child = p.locals[(name, child)]
+            line = graph.nodes[child].line
             local_value = _at(line, ws.path, f"∂{child}/∂{name}", lambda: _check_size(in_child.xreplace(known)))
             if local_value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
                 raise EvaluationError(f"∂{child}/∂{name} is undefined at the given numbers", ws.path, line)
@@ -147,16 +181,14 @@ def derive(ws: Worksheet) -> Derivation:
                             for t in terms))
         adjoints[name] = Adjoint(name, tuple(terms), value, symbolic)
 
-    default_wrt = [g.name for g in ws.given] + [n for n in graph.order if n != loss and n not in given]
-    wrt = ws.wrt if ws.wrt is not None else tuple(dict.fromkeys(default_wrt))
     return Derivation(
         worksheet=ws,
         graph=graph,
         forward=MappingProxyType(forward),
         known=MappingProxyType(known),
         adjoints=MappingProxyType(adjoints),
-        backward_order=tuple(order),
-        wrt=tuple(wrt),
+        backward_order=p.order,
+        wrt=p.wrt,
         kinks=tuple(dict.fromkeys(kinks)),
     )
 
