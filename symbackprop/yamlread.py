@@ -62,8 +62,7 @@ def read_yaml(text: str, file: str) -> YNode | None:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        line = _error_line(exc, text)
         raise WorksheetError(f"YAML syntax error: {exc.problem or exc.context}", file, line) from None
     except yaml.YAMLError as exc:
         raise WorksheetError(f"YAML error: {exc}", file) from None
@@ -71,17 +70,33 @@ def read_yaml(text: str, file: str) -> YNode | None:
         raise WorksheetError("the YAML is nested too deeply", file) from None
     if root is None:
         return None
-    return _convert(root, file, 0)
+    return _convert(root, file, 0, set())
 
 
-def _convert(node: yaml.Node, file: str, depth: int) -> YNode:
+def _error_line(exc: yaml.MarkedYAMLError, text: str) -> int | None:
+    """The line to blame: where YAML stopped, unless it stopped past the end of the file (an
+    unclosed bracket or quote), where the line that opened the construct is the useful one."""
+    marks = [m for m in (exc.problem_mark, exc.context_mark) if m is not None]
+    if not marks:
+        return None
+    last_line = text.count("\n") - text.endswith("\n")
+    inside = [m for m in marks if m.line <= last_line]
+    return (inside or marks)[0].line + 1
+
+
+def _convert(node: yaml.Node, file: str, depth: int, seen_nodes: set[int]) -> YNode:
+    """Convert one composed node; a node met twice is an alias (``*name``), refused because
+    expanding nested aliases grows exponentially (a few hundred bytes can take hours)."""
     line = node.start_mark.line + 1
     if depth > 50:
         raise WorksheetError("the YAML is nested too deeply", file, line)
+    if id(node) in seen_nodes:
+        raise WorksheetError("YAML aliases (*name) are not supported: write the value out", file, line)
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.ScalarNode):
         return Scalar(node.value, _KINDS.get(node.tag, "str"), line)
     if isinstance(node, yaml.SequenceNode):
-        return Seq(tuple(_convert(n, file, depth + 1) for n in node.value), line)
+        return Seq(tuple(_convert(n, file, depth + 1, seen_nodes) for n in node.value), line)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         entries = []
@@ -93,6 +108,6 @@ def _convert(node: yaml.Node, file: str, depth: int) -> YNode:
             if key in seen:
                 raise WorksheetError(f"'{key}' is defined twice (first on line {seen[key]})", file, key_line)
             seen[key] = key_line
-            entries.append((key, key_line, _convert(value_node, file, depth + 1)))
+            entries.append((key, key_line, _convert(value_node, file, depth + 1, seen_nodes)))
         return Map(tuple(entries), line)
     raise WorksheetError("YAML aliases and tags are not supported here", file, line)

@@ -20,7 +20,7 @@ maps), 3 to 12 computed nodes, and small exact given numbers (integers, simple f
 decimals such as 0.1 that are exact in the worksheet and not in binary).
 
 Domains are guarded by construction: log and sqrt only see arguments that are positive for
-every real input (t**2 + c, exp(t) + 1, abs(t) + 1), and divisions only have such denominators
+every real input (t**2 + c, exp(t) + 1, abs(t) + 1, sigmoid(t)), and divisions only have such denominators
 (b**2 + c, 1 + exp(b), 2 + tanh(b)); powers with a fractional or variable exponent only have
 such bases. Magnitudes are kept small (|value| <= 1e4, exp of at most 8), exact rationals
 short, and max/min never tie (so the gradient is defined and torch agrees).
@@ -30,16 +30,12 @@ A relu / abs / leaky_relu argument may be exactly 0 (it is sometimes aimed there
 returned as a :class:`KinkSite` so that tests can tell, with :func:`kinks_hit`, which sites sit on
 their kink at the given numbers.
 
-``sigmoid_rational_only`` (default True): sigmoid is applied only to operands whose value is an
-exact rational. With False, sigmoid may see irrational arguments, which triggers an engine bug
-(see test_oracle.py::test_engine_bug_*): the engine's Sigmoid has no real/positive assumption and
-no numeric evaluation.
 """
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Mapping
 
@@ -290,10 +286,9 @@ BASES = [Fraction(v) for v in (2, 3, 10, "1/2", 5)]
 
 
 class _Builder:
-    def __init__(self, seed: int, sigmoid_rational_only: bool) -> None:
+    def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.seed = seed
-        self.sigmoid_rational_only = sigmoid_rational_only
         self.given: dict[str, Fraction] = {}
         self.nodes: dict[str, Tree] = {}
         self.approx: dict[str, float] = {}
@@ -354,8 +349,10 @@ class _Builder:
             choice = self.rng.choice(unused[-3:])
         elif nodes and r < 0.7:
             choice = self.rng.choice(nodes[-3:])
-        else:
+        elif nodes or inputs:
             choice = self.rng.choice(nodes + inputs)
+        else:
+            choice = self.rng.choice(list(self.given))
         return choice
 
     # templates ------------------------------------------------------------------------------------
@@ -389,8 +386,6 @@ class _Builder:
             arg = ("-", t, N(tq)) if tq is not None and tq != 0 and rng.random() < 0.3 else t
             return call("leaky_relu", arg, self.slope_term())
         if k == 10:
-            if self.sigmoid_rational_only and tq is None:
-                return None
             return call("sigmoid", t)
         if k == 11:
             return call("tanh", t)
@@ -408,7 +403,7 @@ class _Builder:
             return call("relu", t)
         if k == 18:
             return call("tanh", ("*", self.weight(), t))
-        return call("sigmoid", t) if not self.sigmoid_rational_only or tq is not None else None
+        return call("log", call("sigmoid", t))  # log-sigmoid, as in a cross-entropy
 
     def binary(self, a: Tree, b: Tree) -> Tree | None:
         rng = self.rng
@@ -532,12 +527,11 @@ class _Builder:
         return ("+", total, ("*", N("0.1"), ("**", terms[-1], N(2))))
 
 
-def generate(seed: int, *, min_nodes: int = 3, max_nodes: int = 12,
-             sigmoid_rational_only: bool = True) -> RandomGraph:
+def generate(seed: int, *, min_nodes: int = 3, max_nodes: int = 12) -> RandomGraph:
     """A random worksheet, the same for the same seed (``random.Random(seed)``).
 
     ``min_nodes``..``max_nodes`` computed nodes, the loss included."""
-    b = _Builder(seed, sigmoid_rational_only)
+    b = _Builder(seed)
     rng = b.rng
     for i in range(rng.randint(1, 4)):
         b.add_given(f"x{i + 1}", rng.choice(GIVEN_VALUES))
