@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from . import worksheet as W
 from .derive import Derivation, derive
 from .jsonout import as_dict, to_json
+from .pdf import compile_pdf
 from .render import render
 from .sheet import Sheet, layout
+from .variants import Variant, plan, run
 
 
 @dataclass(frozen=True)
@@ -34,18 +37,47 @@ class Solution:
     def render(self, fmt: str) -> str:
         return {"md": self.markdown, "tex": self.latex, "json": self.json}[fmt]()
 
+    def exercise(self, fmt: str = "md") -> str:
+        """The question as a student gets it (Markdown or LaTeX): the graph, the given values, the
+        quantities asked and an empty answer table; no solution."""
+        return render(self.sheet, fmt, self.templates, "exercise")
+
+    def pdf(self, exercise: bool = False) -> bytes:
+        """The solution sheet (or the exercise) compiled with pdflatex."""
+        return compile_pdf(self.exercise("tex") if exercise else self.latex())
+
     def _repr_markdown_(self) -> str:
         return self.markdown()
 
+    def _repr_latex_(self) -> str:
+        """The answers as one display of math, for Jupyter (not a whole document)."""
+        return render(self.sheet, "tex", self.templates, "notebook")
+
 
 def solve(source: str | Path | W.Worksheet, notation: str | None = None,
-          templates: str | Path | None = None) -> Solution:
-    """Solve a worksheet given as a path, as YAML text, or as a loaded Worksheet."""
+          templates: str | Path | None = None, figure: bool = True, figure_values: bool = False) -> Solution:
+    """Solve a worksheet given as a path, as YAML text, or as a loaded Worksheet; ``figure`` draws
+    the graph on the sheets, ``figure_values`` writes each value and gradient in it."""
+    d = derive(worksheet(source))
+    return Solution(d, layout(d, notation, figure, figure_values), str(templates) if templates else None)
+
+
+def worksheet(source: str | Path | W.Worksheet) -> W.Worksheet:
+    """A worksheet given as a path, as YAML text, or already loaded."""
     if isinstance(source, W.Worksheet):
-        ws = source
-    elif isinstance(source, Path) or "\n" not in str(source):
-        ws = W.load(source)
-    else:
-        ws = W.loads(str(source))
-    d = derive(ws)
-    return Solution(d, layout(d, notation), str(templates) if templates else None)
+        return source
+    if isinstance(source, Path) or "\n" not in str(source):
+        return W.load(source)
+    return W.loads(str(source))
+
+
+def variants(source: str | Path | W.Worksheet, n: int, seed: int, notation: str | None = None,
+             templates: str | Path | None = None) -> list[Solution]:
+    """Variants 1..n of a worksheet with a ``random:`` block, as ``symbackprop variants --seed SEED``
+    draws them (variant k does not depend on n); ``solve`` of the worksheet itself is variant 0."""
+    job = partial(_variant_solution, notation, str(templates) if templates else None)
+    return run(plan(worksheet(source), seed), [str(i) for i in range(1, n + 1)], job, jobs=1).results
+
+
+def _variant_solution(notation: str | None, templates: str | None, v: Variant) -> Solution:
+    return Solution(v.derivation, layout(v.derivation, notation), templates)

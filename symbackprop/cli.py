@@ -4,13 +4,26 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
 
 from . import __version__
-from .api import solve as solve_worksheet
-from .errors import SymbackpropError
+from .api import Solution, solve as solve_worksheet
+from .doctor import report as doctor_report
+from .errors import ExpressionError, LatexError, SymbackpropError
+from .expr import exact_number
+from .pdf import compile_pdf
+from .roster import read_roster
+from .stress import stress as stress_report
+from .variantdir import FORMATS, SHEETS, Request, write as write_variants
+from .variants import plan as variant_plan, warnings as variant_warnings
+from .worksheet import load
+
+if TYPE_CHECKING:
+    from sympy import Rational
 
 EXAMPLES = """
 \b
@@ -19,21 +32,33 @@ Examples:
   symbackprop solve worksheets/001_linear_network.yaml --format tex -o sheet.tex
   symbackprop solve worksheets/004_softmax_choose.yaml --format json
   symbackprop solve worksheets/001_linear_network.yaml --notation upstream
+  symbackprop solve worksheets/001_linear_network.yaml --format pdf -o sheet.pdf --figure-values
+  symbackprop exercise worksheets/000_edge_graph.yaml --format pdf -o exercise.pdf
+  symbackprop doctor
 """
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+def output_folder(path: str) -> Path:
+    """The folder that ``-o path`` writes into; ``path`` naming a folder, or a missing folder, is a mistake."""
     target = Path(path)
     if target.is_dir():
         raise SymbackpropError("is a folder; -o takes a file name", path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise SymbackpropError("the folder to write into does not exist", path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + target.name + ".", suffix=".tmp")
+    return folder
+
+
+def write_atomically(path: str, text: str | bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=output_folder(path), prefix="." + target.name + ".", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o666 & ~umask)  # not mkstemp's 0600: others may read the sheet
+            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -47,23 +72,178 @@ def emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def emit_pdf(tex: str, output: str | None) -> None:
+    """Compile ``tex`` into ``output``; after a LaTeX error the .tex and its log stay beside it."""
+    if not output:
+        raise SymbackpropError("a PDF is binary and never goes to the terminal: give -o FILE.pdf", "--format pdf")
+    output_folder(output)
+    try:
+        pdf = compile_pdf(tex)
+    except LatexError as exc:
+        kept = Path(output).with_suffix(".failed.tex")
+        log = kept.with_suffix(".log")
+        write_atomically(str(kept), tex)
+        write_atomically(str(log), exc.log)
+        exc.message += f" (the LaTeX is kept in {kept}, its log in {log})"
+        raise exc.located(str(kept)) from None
+    except SymbackpropError as exc:
+        raise exc.located(output) from None
+    write_atomically(output, pdf)
+
+
+def emit_document(solution: Solution, document: str, fmt: str, output: str | None) -> None:
+    """The solution ``sheet`` or the ``exercise`` in one format, to ``output`` or stdout."""
+    if fmt == "pdf":
+        emit_pdf(solution.exercise("tex") if document == "exercise" else solution.latex(), output)
+    else:
+        emit(solution.exercise(fmt) if document == "exercise" else solution.render(fmt), output)
+
+
 @click.group(epilog=EXAMPLES)
 @click.version_option(__version__, prog_name="symbackprop")
 def cli() -> None:
     """Exact, step-by-step worked solutions of backpropagation exercises."""
 
 
+FIGURE = click.option("--figure/--no-figure", default=True, show_default=True,
+                      help="Draw the computational graph (TikZ in LaTeX and PDF, Mermaid in Markdown).")
+
+
 @cli.command(epilog=EXAMPLES)
 @click.argument("worksheet", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["md", "tex", "json"]), default="md", show_default=True,
-              help="Markdown sheet, LaTeX document, or JSON values.")
+@click.option("--format", "fmt", type=click.Choice(["md", "tex", "json", "pdf"]), default="md", show_default=True,
+              help="Markdown sheet, LaTeX document, JSON values, or PDF (compiled with pdflatex; needs -o).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout.")
 @click.option("--notation", type=click.Choice(["leibniz", "upstream"]), help="Override the worksheet's notation.")
 @click.option("--templates", type=click.Path(file_okay=False), help="A folder of templates that override the built-in ones.")
-def solve(worksheet: str, fmt: str, output: str | None, notation: str | None, templates: str | None) -> None:
+@FIGURE
+@click.option("--figure-values", is_flag=True, help="In the figure, each node's forward value above it and its gradient below.")
+def solve(worksheet: str, fmt: str, output: str | None, notation: str | None, templates: str | None,
+          figure: bool, figure_values: bool) -> None:
     """Solve WORKSHEET and print its worked solution."""
-    solution = solve_worksheet(Path(worksheet), notation=notation, templates=templates)
-    emit(solution.render(fmt), output)
+    solution = solve_worksheet(Path(worksheet), notation=notation, templates=templates, figure=figure,
+                               figure_values=figure_values)
+    emit_document(solution, "sheet", fmt, output)
+
+
+@cli.command(epilog=EXAMPLES)
+@click.argument("worksheet", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["md", "tex", "pdf"]), default="md", show_default=True,
+              help="Markdown, LaTeX document, or PDF (compiled with pdflatex; needs -o).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout.")
+@click.option("--notation", type=click.Choice(["leibniz", "upstream"]), help="Override the worksheet's notation.")
+@click.option("--templates", type=click.Path(file_okay=False), help="A folder of templates that override the built-in ones.")
+@FIGURE
+def exercise(worksheet: str, fmt: str, output: str | None, notation: str | None, templates: str | None,
+             figure: bool) -> None:
+    """Print WORKSHEET as an exercise: the graph with the given values, what is asked, an empty answer table."""
+    solution = solve_worksheet(Path(worksheet), notation=notation, templates=templates, figure=figure)
+    emit_document(solution, "exercise", fmt, output)
+
+
+@cli.command()
+def doctor() -> None:
+    """List the optional tools (pdflatex, poppler, ...) and TeX packages found, with their versions."""
+    click.echo(doctor_report(), nl=False)
+
+
+VARIANT_EXAMPLES = """
+\b
+Examples:
+  symbackprop variants worksheets/001_linear_network_random.yaml -n 30 --seed 2024 -o class/
+  symbackprop variants W.yaml --roster students.csv --seed 2024 -o class/ --format md,tex,pdf
+  symbackprop variants W.yaml -n 200 --seed 7 -o quiz/ --moodle --qti --ask w1
+  symbackprop stress worksheets/001_linear_network_random.yaml -n 1000
+"""
+PROGRESS_MIN = 20  # variants from which a progress bar is shown
+MAX_VARIANTS = 100_000
+
+
+@contextmanager
+def progress(n: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for ``n`` variants, when there are PROGRESS_MIN or more and stderr is a
+    terminal (a log keeps its one line a message)."""
+    stderr = click.get_text_stream("stderr")
+    if n < PROGRESS_MIN or not stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=n, label="Drawing variants", file=stderr) as bar:
+        yield bar.update
+
+
+def names_option(text: str | None, option: str, known: tuple[str, ...] | None = None) -> tuple[str, ...] | None:
+    """A comma-separated option (``md,tex``), each item checked against ``known`` when given."""
+    if text is None:
+        return None
+    items = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    for item in items:
+        if known is not None and item not in known:
+            raise SymbackpropError(f"'{item}' is not one of {', '.join(known)}", option)
+    if not items:
+        raise SymbackpropError("expected a comma-separated list", option)
+    return items
+
+
+def percent(text: str) -> Rational:
+    """``--tolerance``: a percentage, read exactly, as a fraction (1 → 1/100)."""
+    try:
+        value = exact_number(text.strip().removesuffix("%"))
+    except (ValueError, ZeroDivisionError, ExpressionError):
+        raise SymbackpropError(f"'{text}' is not a number (a percentage such as 1 or 0.5)", "--tolerance") from None
+    if not 0 <= value <= 100:
+        raise SymbackpropError("expected a percentage from 0 to 100", "--tolerance")
+    return value / 100
+
+
+@cli.command(epilog=VARIANT_EXAMPLES)
+@click.argument("worksheet", type=click.Path(dir_okay=False))
+@click.option("-n", "count", type=click.IntRange(1, MAX_VARIANTS), help="How many variants: ids 1 to N.")
+@click.option("--roster", type=click.Path(dir_okay=False), help="A CSV file with an id column: a variant per student.")
+@click.option("--seed", type=int, required=True, help="The class's seed: the same seed gives the same variants.")
+@click.option("-o", "--output", type=click.Path(file_okay=False), required=True,
+              help="The folder to write (replaced as a whole, never mixed with an earlier run).")
+@click.option("--format", "formats", default="md,tex", show_default=True, help="Sheet formats, comma-separated: md, tex, pdf.")
+@click.option("--sheets", default="exercise,solution", show_default=True,
+              help="Which sheets to write for each variant, comma-separated.")
+@click.option("--moodle", is_flag=True, help="Also write moodle.xml: a Moodle XML quiz, a Cloze question a variant.")
+@click.option("--qti", is_flag=True, help="Also write qti.zip: a QTI 1.2 quiz for Canvas, a numerical question a variant.")
+@click.option("--ask", help="The gradients the LMS asks, comma-separated (default: all the worksheet asks; --qti: one).")
+@click.option("--tolerance", default="1", show_default=True, help="The LMS accepts the answer within this percent of it.")
+@click.option("--notation", type=click.Choice(["leibniz", "upstream"]), help="Override the worksheet's notation.")
+@click.option("--templates", type=click.Path(file_okay=False), help="A folder of templates that override the built-in ones.")
+@click.option("-j", "--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Processes; 0: one per core from 40 variants.")
+def variants(worksheet: str, count: int | None, roster: str | None, seed: int, output: str, formats: str,
+             sheets: str, moodle: bool, qti: bool, ask: str | None, tolerance: str, notation: str | None,
+             templates: str | None, jobs: int) -> None:
+    """Write a class's variants of WORKSHEET: for each an exercise and a solution sheet, and the answer key."""
+    if (count is None) == (roster is None):
+        raise SymbackpropError("give either -n N (variants 1 to N) or --roster FILE (a variant per student)",
+                               worksheet)
+    keys = read_roster(roster) if roster else tuple(str(i) for i in range(1, count + 1))
+    request = Request(names_option(formats, "--format", FORMATS), names_option(sheets, "--sheets", tuple(SHEETS)),
+                      templates, notation, moodle, qti, names_option(ask, "--ask"), percent(tolerance))
+    p = variant_plan(load(worksheet), seed)
+    with progress(len(keys)) as bar:
+        result = write_variants(p, keys, roster is None, request, output, jobs, bar)
+    for line in variant_warnings(p, result):
+        click.echo(f"symbackprop: {worksheet}: warning: {line}", err=True)
+
+
+@cli.command(epilog=VARIANT_EXAMPLES)
+@click.argument("worksheet", type=click.Path(dir_okay=False))
+@click.option("-n", "count", type=click.IntRange(1, MAX_VARIANTS), default=1000, show_default=True,
+              help="How many variants to draw.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The seed (the variants of `variants --seed`).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically) instead of stdout.")
+@click.option("-j", "--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Processes; 0: one per core from 40 variants.")
+def stress(worksheet: str, count: int, seed: int, output: str | None, jobs: int) -> None:
+    """Draw many variants of WORKSHEET and report rejections, ranges, kinks and degenerate variants."""
+    p = variant_plan(load(worksheet), seed)
+    with progress(count) as bar:
+        report = stress_report(p, count, jobs, bar)
+    emit(report, output)
 
 
 def main(argv: list[str] | None = None) -> None:

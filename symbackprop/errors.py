@@ -36,3 +36,11 @@ class ExpressionError(SymbackpropError):
 
 class EvaluationError(SymbackpropError):
     """The given numbers make a value undefined or too large to write down."""
+
+
+class LatexError(SymbackpropError):
+    """pdflatex failed: the message and line come from its log; ``log`` is the whole log."""
+
+    def __init__(self, message: str, line: int | None, log: str) -> None:
+        super().__init__(message, None, line)
+        self.log = log

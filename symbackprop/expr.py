@@ -6,6 +6,7 @@ read exactly from their source text (``0.1`` is 1/10).
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
@@ -62,14 +63,35 @@ _HINTS = {
 def exact_number(text: str) -> sp.Rational:
     """Read a decimal or fraction literal exactly (``0.1`` → 1/10) without evaluating anything."""
     digits = sum(c.isdigit() for c in text)
-    if digits > MAX_DIGITS or "e" in text.lower() and abs(int(text.lower().split("e")[1] or 0)) > MAX_DIGITS:
+    exponent = re.search(r"[eE]([+-]?[\d_]+)$", text)
+    if digits > MAX_DIGITS or exponent and abs(int(exponent.group(1).replace("_", ""))) > MAX_DIGITS:
         raise ExpressionError(f"the number {text[:20]}… is too long")
-    frac = Fraction(text.replace("_", ""))
+    try:
+        frac = Fraction(text.replace("_", ""))
+    except (ValueError, ZeroDivisionError):
+        raise ExpressionError(
+            f"'{text[:20]}' is not a number this language reads: write a decimal or a fraction") from None
+    if abs(frac.numerator).bit_length() + frac.denominator.bit_length() > 4 * MAX_DIGITS:
+        raise ExpressionError(f"the number {text[:20]}… is too long")
     return sp.Rational(frac.numerator, frac.denominator)
 
 
 def parse(text: str) -> Expr:
     """Parse one expression of the language, or raise ExpressionError saying what is refused."""
+    return convert(syntax_tree(text), text.strip())
+
+
+def convert(node: ast.AST, source: str) -> Expr:
+    """Walk one node of ``syntax_tree(source)`` with the whitelist into an expression tree; for
+    languages built on this one (the constraints of ``require:``) that walk their own nodes first."""
+    try:
+        return _convert(node, source)
+    except RecursionError:
+        raise ExpressionError("the expression is nested too deeply") from None
+
+
+def syntax_tree(text: str) -> ast.expr:
+    """Python's syntax tree of one expression, length and syntax checked; nothing is evaluated."""
     if not isinstance(text, str):
         raise ExpressionError("an expression must be text")
     if len(text) > MAX_LENGTH:
@@ -83,10 +105,7 @@ def parse(text: str) -> Expr:
         raise ExpressionError(f"cannot read '{text.strip()}'{column}: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("the expression is nested too deeply") from None
-    try:
-        return _convert(tree.body, text.strip())
-    except RecursionError:
-        raise ExpressionError("the expression is nested too deeply") from None
+    return tree.body
 
 
 def _convert(node: ast.AST, source: str) -> Expr:

@@ -1,6 +1,7 @@
 """The JSON result (a public contract): exact SymPy strings for every value."""
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -9,6 +10,7 @@ import sympy as sp
 from .derive import Derivation
 
 
+@functools.lru_cache(maxsize=4096)
 def exact(value: sp.Expr) -> str:
     """An exact SymPy string: ``"4"``, ``"-1/10"``, ``"-log(10)"``."""
     return sp.sstr(value, order=None)
@@ -22,15 +24,23 @@ def gradient_names(d: Derivation) -> list[str]:
     return names
 
 
+def forward_values(d: Derivation) -> dict[str, str]:
+    """Every given name and node with a value, as exact strings."""
+    return {n: exact(d.forward[n].value) for n in d.graph.order if d.graph.nodes[n].kind in ("given", "node")}
+
+
+def gradient_values(d: Derivation) -> dict[str, str]:
+    """The gradients of ``gradient_names``, as exact strings."""
+    return {n: exact(d.gradient(n)) for n in gradient_names(d)}
+
+
 def as_dict(d: Derivation) -> dict[str, Any]:
-    forward = {n: exact(d.forward[n].value) for n in d.graph.order
-               if d.graph.nodes[n].kind in ("given", "node")}
     names = gradient_names(d)
     return {
         "title": d.worksheet.title,
         "loss": d.loss,
-        "forward": forward,
-        "gradients": {n: exact(d.gradient(n)) for n in names},
+        "forward": forward_values(d),
+        "gradients": gradient_values(d),
         "symbolic": {
             "gradients": {n: exact(d.adjoints[n].symbolic) if n in d.adjoints else "0" for n in names},
         },

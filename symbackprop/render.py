@@ -1,10 +1,12 @@
 """The Jinja2 environment: the user's template folder first, then the built-in templates.
 
 StrictUndefined makes a missing variable an error; user text is escaped by the ``tex``,
-``md`` and ``mdcell`` filters, never trusted.
+``md`` and ``mdcell`` filters (Jinja2's ``e`` in HTML), never trusted.
 """
 from __future__ import annotations
 
+import functools
+import html
 import re
 from pathlib import Path
 
@@ -12,8 +14,6 @@ import jinja2
 
 from .errors import SymbackpropError
 from .sheet import Sheet
-
-FORMATS = {"md": "sheet.md.j2", "tex": "sheet.tex.j2"}
 
 _TEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -45,7 +45,16 @@ def builtin_templates() -> Path:
     return installed if installed.is_dir() else Path(__file__).parent.parent / "templates"
 
 
+def html_math(text: str) -> str:
+    """Our own sentences with ``$…$`` math (a sheet's notes) for HTML: text escaped, math as \\( … \\)."""
+    parts = str(text).split("$")
+    return "".join(html.escape(p, quote=False) if i % 2 == 0 else r"\(" + html.escape(p, quote=False) + r"\)"
+                   for i, p in enumerate(parts))
+
+
+@functools.lru_cache(maxsize=16)
 def environment(user_dir: str | Path | None = None) -> jinja2.Environment:
+    """The environment of a template folder, made once (Jinja2 reloads a template whose file changed)."""
     search = [str(user_dir)] if user_dir else []
     if user_dir and not Path(user_dir).is_dir():
         raise SymbackpropError("is not a folder of templates", str(user_dir))
@@ -55,14 +64,18 @@ def environment(user_dir: str | Path | None = None) -> jinja2.Environment:
         autoescape=False,
         keep_trailing_newline=True,
     )
-    env.filters.update(tex=tex_escape, md=md_escape, mdcell=md_cell)
+    env.filters.update(tex=tex_escape, md=md_escape, mdcell=md_cell, htmlmath=html_math)
     return env
 
 
-def render(sheet: Sheet, fmt: str, templates: str | Path | None = None) -> str:
-    """Render a sheet as Markdown or LaTeX through its template."""
+def render(sheet: Sheet, fmt: str, templates: str | Path | None = None, document: str = "sheet",
+           **context: object) -> str:
+    """Render a sheet as Markdown or LaTeX through the template ``DOCUMENT.FMT.j2``: the solution
+    ``sheet``, the ``exercise`` (the question only) or the ``notebook`` fragment (math only);
+    ``context`` adds variables (the LMS templates' ``asked``)."""
+    name = f"{document}.{fmt}.j2"
     try:
-        return environment(templates).get_template(FORMATS[fmt]).render(sheet=sheet)
+        return environment(templates).get_template(name).render(sheet=sheet, **context)
     except jinja2.TemplateError as exc:
-        place = getattr(exc, "filename", None) or FORMATS[fmt]
+        place = getattr(exc, "filename", None) or name
         raise SymbackpropError(f"template error: {exc.message}", place, getattr(exc, "lineno", None)) from None

@@ -5,6 +5,7 @@ Notes are our own sentences with ``$…$`` math: no user text enters them unesca
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ import sympy as sp
 from . import expr as E
 from .derive import Derivation, adjoint_symbol
 from .evaluate import evaluate, symbol
+from .figure import Figure, build as build_figure
 from .ops import Conventions
 from .printing import SheetPrinter, default_name_latex, tree_latex, tree_terms
 
@@ -57,7 +59,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Sheet:
-    """Everything a template needs; ``title`` and ``description`` are the user's raw text."""
+    """Everything a template needs; ``title``, ``description``, ``course``, ``author`` and ``date``
+    are the user's raw text. ``definitions`` state the graph (for an exercise); ``figure`` draws it."""
 
     title: str
     description: str
@@ -70,11 +73,18 @@ class Sheet:
     answers: tuple[Answer, ...]
     notes: tuple[str, ...]
     loss: str
+    course: str = ""
+    author: str = ""
+    date: str = ""
+    paper: str = "a4"
+    definitions: tuple[Equation, ...] = ()
+    figure: Figure | None = None
 
 
 _FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def visual_length(tex: str) -> int:
     """A rough count of the characters a reader sees, for line breaking."""
     t = re.sub(r"\\(left|right)(?![A-Za-z])\\?", "", tex)
@@ -90,6 +100,11 @@ def visual_length(tex: str) -> int:
 
 def wrap(lhs: str, steps: list[Step], boxed: bool, approx: str = "") -> tuple[str, ...]:
     """Set ``lhs = s1 = s2 …`` on aligned rows of at most WIDTH, breaking long sums at their terms."""
+    return _wrap(lhs, tuple(steps), boxed, approx)
+
+
+@functools.lru_cache(maxsize=1 << 14)  # a class's variants set many equal equations
+def _wrap(lhs: str, steps: tuple[Step, ...], boxed: bool, approx: str) -> tuple[str, ...]:
     clean: list[Step] = []
     for step in steps:
         text = " ".join(step)
@@ -122,6 +137,16 @@ def wrap(lhs: str, steps: list[Step], boxed: bool, approx: str = "") -> tuple[st
     return tuple(rows)
 
 
+# The variants of a class print the same symbolic expressions again and again: print each once.
+_factor_terms = functools.lru_cache(maxsize=1 << 12)(sp.factor_terms)
+
+
+@functools.lru_cache(maxsize=64)
+def _printed(names: tuple[tuple[sp.Symbol, str], ...]) -> dict[sp.Basic, str]:
+    """The LaTeX printed so far with these names (symbol → LaTeX, as items), by value."""
+    return {}
+
+
 class _Layout:
     """Builds a Sheet from a Derivation; holds the printers and names so each method stays short."""
 
@@ -135,6 +160,7 @@ class _Layout:
         tex = {symbol(n): t for n, t in self.names.items()}
         tex.update({adjoint_symbol(ws.loss, n): self.grad(n) for n in d.graph.order})
         self.printer = SheetPrinter(tex)
+        self.printed = _printed(tuple(tex.items()))
         self.substituting = SheetPrinter(tex, d.known)
         self.numbers = {n: d.forward[n].value for n in d.graph.order if d.forward[n].value.is_number}
         self.conventions = Conventions(ws.relu_at_zero)
@@ -159,7 +185,12 @@ class _Layout:
         return r"\frac{\partial " + self.names[top] + r"}{\partial " + self.names[bottom] + "}"
 
     def tex(self, value: sp.Expr) -> str:
-        return self.printer.doprint(value)
+        text = self.printed.get(value)
+        if text is None:
+            if len(self.printed) > 1 << 16:
+                self.printed.clear()
+            text = self.printed[value] = self.printer.doprint(value)
+        return text
 
     def paren(self, value: sp.Expr) -> str:
         return r"\left(" + self.tex(value) + r"\right)"
@@ -239,7 +270,7 @@ class _Layout:
         note = ""
         if child in self.defs:
             steps.append((self.differentiate(child, name),))
-            steps.append((self.tex(sp.factor_terms(local)),))
+            steps.append((self.tex(_factor_terms(local)),))
             rule = d.forward[child].rule
             if rule is not None and not rule.is_Symbol and local.has(rule) and local != rule:
                 steps.append((self.tex(local.xreplace({rule: symbol(child)})),))
@@ -248,7 +279,7 @@ class _Layout:
             note = "given on the edge"
         if local_value != local:
             if not local.is_Symbol and not local.has(sp.Heaviside, sp.KroneckerDelta, sp.sign):
-                steps.append((self.substituting.doprint(sp.factor_terms(local)),))
+                steps.append((self.substituting.doprint(_factor_terms(local)),))
             steps.append((self.tex(local_value),))
         return Equation(lhs, wrap(lhs, steps, False), note)
 
@@ -274,7 +305,7 @@ class _Layout:
         for i, t in enumerate(adj.terms):
             sign = "" if i == 0 else "+ "
             if t.child == loss:
-                local = sp.factor_terms(t.local)
+                local = _factor_terms(t.local)
                 chain.append(sign + (self.differentiate(loss, name) if only_loss else self.partial(loss, name)))
                 symbolic.append(sign + self.tex(local))
                 numbers.append(sign + self.substituting.doprint(local))
@@ -322,7 +353,23 @@ class _Layout:
                 out.append(f"${self.loss_tex}$ does not depend on ${self.name(n)}$, so ${self.grad(n)} = 0$.")
         return tuple(out)
 
+    def definitions(self) -> tuple[Equation, ...]:
+        """Each node as the worksheet defines it; an unspecified loss as a function of its nodes."""
+        out = [Equation(self.name(n), wrap(self.name(n), [tree_terms(self.defs[n].expr, self.name, self.printer)], False))
+               for n in self.d.graph.order if n in self.defs]
+        ws = self.d.worksheet
+        if ws.loss_unspecified:
+            of = r"\left(" + ", ".join(self.name(n) for n in ws.loss_of) + r"\right)"
+            out.append(Equation(self.loss_tex, wrap(self.loss_tex, [(self.loss_tex + of,)], False), "not specified"))
+        return tuple(out)
 
+    def figure(self, values: bool) -> Figure | None:
+        """The graph as a figure; ``values``: forward values and gradients written beside the nodes."""
+        labels = {(e.tail, e.head): tree_latex(e.expr, self.name, self.printer) for e in self.d.worksheet.edges}
+        return build_figure(self.d, self.names, self.tex, self.approx, labels, values)
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def _same(a: str, b: str) -> bool:
     """Two LaTeX steps that differ only in spacing are the same step."""
     return re.sub(r"\s+", "", a) == re.sub(r"\s+", "", b)
@@ -343,8 +390,9 @@ def _descendants(d: Derivation, roots: tuple[str, ...]) -> set[str]:
     return seen
 
 
-def layout(d: Derivation, notation: str | None = None) -> Sheet:
-    """Arrange a derivation as a solution sheet (``notation`` overrides the worksheet's)."""
+def layout(d: Derivation, notation: str | None = None, figure: bool = True, figure_values: bool = False) -> Sheet:
+    """Arrange a derivation as a solution sheet (``notation`` overrides the worksheet's); ``figure``
+    draws the graph, ``figure_values`` writes each node's value and gradient in the figure."""
     ws = d.worksheet
     lay = _Layout(d, notation or ws.notation)
     return Sheet(
@@ -359,4 +407,10 @@ def layout(d: Derivation, notation: str | None = None) -> Sheet:
         answers=lay.answers(),
         notes=lay.notes(),
         loss=lay.loss_tex,
+        course=ws.course,
+        author=ws.author,
+        date=ws.date,
+        paper=ws.paper,
+        definitions=lay.definitions(),
+        figure=lay.figure(figure_values) if figure else None,
     )

@@ -11,12 +11,15 @@ import sympy as sp
 from . import expr as E
 from .errors import ExpressionError, SymbackpropError, WorksheetError
 from .evaluate import evaluate
+from .constraints import Constraint, read_require
 from .ops import FUNCTIONS, Conventions
+from .random_spec import Draw, read_random
 from .yamlread import Map, Scalar, Seq, YNode, read_yaml
 
 KEYS = ("title", "description", "notation", "given", "nodes", "edges", "loss", "wrt", "symbols",
-        "decimals", "relu_grad_at_zero")
+        "decimals", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require")
 NOTATIONS = ("leibniz", "upstream")
+PAPERS = ("a4", "letter")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 EDGE_RE = re.compile(r"^\s*([^\s>-]*)\s*->\s*([^\s>-]*)\s*$")
 # TeX primitives and commands that read or write files, run programs or redefine the language.
@@ -76,6 +79,12 @@ class Worksheet:
     symbols: tuple[tuple[str, str], ...]
     decimals: int | None
     relu_at_zero: sp.Rational
+    course: str = ""
+    author: str = ""
+    date: str = ""
+    paper: str = "a4"
+    random: tuple[Draw, ...] = ()  # the names a variant draws (random:)
+    require: tuple[Constraint, ...] = ()  # the conditions a variant meets (require:)
 
     @property
     def loss_unspecified(self) -> bool:
@@ -174,6 +183,12 @@ class _Reader:
             symbols=self.symbols(root.get("symbols"), all_names),
             decimals=self.decimals(root.get("decimals")),
             relu_at_zero=self.relu_at_zero(root.get("relu_grad_at_zero")),
+            course=self.header(root.get("course"), "course"),
+            author=self.header(root.get("author"), "author"),
+            date=self.header(root.get("date"), "date"),
+            paper=self.choice(root.get("paper"), "paper", PAPERS),
+            random=read_random(root.get("random"), self, {g.name: g.value for g in given}),
+            require=read_require(root.get("require"), self, all_names),
         )
 
     # -- one method a key -------------------------------------------------------------------
@@ -185,6 +200,13 @@ class _Reader:
         if len(node.text) > 5000:
             raise self.fail(f"{key}: longer than 5000 characters", node.line)
         return node.text
+
+    def header(self, node: YNode | None, key: str) -> str:
+        """One line of plain text for the handout's header (course, author, date)."""
+        value = self.text(node, key, "")
+        if "\n" in value.strip() or len(value) > 200:
+            raise self.fail(f"{key}: expected one line of text (at most 200 characters)", node.line)
+        return value.strip()
 
     def choice(self, node: YNode | None, key: str, options: tuple[str, ...]) -> str:
         value = self.text(node, key, options[0])
