@@ -114,6 +114,8 @@ def prepare(ws: Worksheet) -> Prepared:
     edge_rules = {(e.tail, e.head): e for e in ws.edges}
     locals_: dict[tuple[str, str], tuple[sp.Expr, sp.Expr]] = {}
     on_path = set(order)
+    derivatives = {child: local_derivatives(rules[child], [symbols[p] for p in graph.nodes[child].parents])
+                   for child in on_path if child in rules}
     for name in order:
         for child in graph.children[name]:
             if child not in on_path:
@@ -124,7 +126,7 @@ def prepare(ws: Worksheet) -> Prepared:
                 e = edge_rules[(name, child)]
                 local = _at(e.line, ws.path, f"edge {name} -> {child}", lambda: evaluate(e.expr, symbols, conventions))
             else:
-                local = sp.diff(rules[child], symbols[name])
+                local = derivatives[child][symbols[name]]
             rule = rules.get(child)
             in_child = local.xreplace({rule: symbols[child]}) if rule is not None and not rule.is_Symbol else local
             locals_[(name, child)] = (local, in_child)
@@ -191,6 +193,32 @@ def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
         wrt=p.wrt,
         kinks=tuple(dict.fromkeys(kinks)),
     )
+
+
+def local_derivatives(rule: sp.Expr, xs: list[sp.Symbol]) -> dict[sp.Symbol, sp.Expr]:
+    """∂rule/∂x for each parent x; a sum is split by symbol once, not searched once per parent."""
+    if not rule.is_Add:
+        return {x: local_derivative(rule, x) for x in xs}
+    wanted = set(xs)
+    terms: dict[sp.Symbol, list[sp.Expr]] = {x: [] for x in xs}
+    for a in rule.args:
+        for x in a.free_symbols & wanted:
+            terms[x].append(a)
+    return {x: sp.Add(*(local_derivative(a, x) for a in terms[x])) for x in xs}
+
+
+def local_derivative(rule: sp.Expr, x: sp.Symbol) -> sp.Expr:
+    """∂rule/∂x, equal to ``sympy.diff``; sums and products skip the factors free of x, which
+    SymPy would differentiate one by one (a wide layer's sums made that quadratic)."""
+    if not rule.has(x):
+        return sp.S.Zero
+    if rule.is_Add:
+        return sp.Add(*(local_derivative(a, x) for a in rule.args if a.has(x)))
+    if rule.is_Mul:
+        args = rule.args
+        return sp.Add(*(sp.Mul(*args[:i], local_derivative(a, x), *args[i + 1:])
+                        for i, a in enumerate(args) if a.has(x)))
+    return sp.diff(rule, x)
 
 
 def _from_loss(graph: Graph, loss: str) -> list[str]:

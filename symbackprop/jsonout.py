@@ -8,12 +8,15 @@ from typing import Any
 import sympy as sp
 
 from .derive import Derivation
+from .printing import ExactStrPrinter
+
+_STR = ExactStrPrinter()
 
 
 @functools.lru_cache(maxsize=4096)
 def exact(value: sp.Expr) -> str:
     """An exact SymPy string: ``"4"``, ``"-1/10"``, ``"-log(10)"``."""
-    return sp.sstr(value, order=None)
+    return _STR.doprint(value)
 
 
 def gradient_names(d: Derivation) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Callable, Mapping
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
 
 from . import expr as E
 from .ops import FUNCTIONS
@@ -58,7 +59,21 @@ def is_plain_number(value: sp.Expr) -> bool:
     return bool(value.is_Integer and value >= 0)
 
 
-class SheetPrinter(LatexPrinter):
+class _NumberSums:
+    """A sum of numbers keeps SymPy's canonical order: the default order evaluates every term
+    numerically to sort it, which dominated the time of a large sheet."""
+
+    def _as_ordered_terms(self, expr: sp.Expr, order: str | None = None) -> list[sp.Expr]:
+        if expr.is_number:
+            return list(expr.args)
+        return super()._as_ordered_terms(expr, order)  # type: ignore[misc]
+
+
+class ExactStrPrinter(_NumberSums, StrPrinter):
+    """SymPy's string form (``-log(10)``, ``-1/10``), as the JSON writes values."""
+
+
+class SheetPrinter(_NumberSums, LatexPrinter):
     """SymPy's LaTeX printer with the worksheet's names, ``\\ln``, cases for steps, and optional
     substitution of numbers for symbols (each in parentheses unless a non-negative integer)."""
 

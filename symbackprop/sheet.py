@@ -110,7 +110,8 @@ def _wrap(lhs: str, steps: tuple[Step, ...], boxed: bool, approx: str) -> tuple[
         text = " ".join(step)
         if step and not any(_same(text, seen) for seen in [lhs] + [" ".join(c) for c in clean]):
             clean.append(step)
-    if boxed and clean:
+    if boxed and clean and (len(clean[-1]) == 1 or visual_length(" ".join(clean[-1])) + 3 <= WIDTH):
+        # A box cannot break across lines: a long sum stays unboxed, so that it can.
         clean[-1] = (r"\boxed{" + " ".join(clean[-1]) + "}",)
     if approx and clean:
         clean.append((r"\approx " + approx,))
@@ -192,6 +193,18 @@ class _Layout:
             text = self.printed[value] = self.printer.doprint(value)
         return text
 
+    def terms(self, value: sp.Expr) -> Step:
+        """A value as its top-level terms (``a``, ``- b``, ``+ c``), so a long sum can break."""
+        if not value.is_Add:
+            return (self.tex(value),)
+        out = []
+        for i, term in enumerate(self.printer._as_ordered_terms(value)):
+            negative = i > 0 and term.could_extract_minus_sign()
+            tex = self.tex(-term if negative else term)
+            tex = r"\left(" + tex + r"\right)" if self.printer._needs_add_brackets(-term if negative else term) else tex
+            out.append(("- " if negative else "+ " if i else "") + tex)
+        return tuple(out)
+
     def paren(self, value: sp.Expr) -> str:
         return r"\left(" + self.tex(value) + r"\right)"
 
@@ -251,7 +264,7 @@ class _Layout:
                 substituted = self.substitute(tree)
                 steps.append(tree_terms(substituted, self.name, self.printer))
                 steps.append(tree_terms(self.one_step(substituted), self.name, self.printer))
-                steps.append((self.tex(value),))
+                steps.append(self.terms(value))
             is_loss = name == self.d.loss
             out.append(Equation(self.name(name), wrap(self.name(name), steps, is_loss and value.is_number,
                                                       self.approx(value))))
@@ -280,7 +293,7 @@ class _Layout:
         if local_value != local:
             if not local.is_Symbol and not local.has(sp.Heaviside, sp.KroneckerDelta, sp.sign):
                 steps.append((self.substituting.doprint(_factor_terms(local)),))
-            steps.append((self.tex(local_value),))
+            steps.append(self.terms(local_value))
         return Equation(lhs, wrap(lhs, steps, False), note)
 
     def block(self, name: str) -> Block:
@@ -318,9 +331,9 @@ class _Layout:
         steps: list[Step] = [tuple(chain), tuple(symbolic)]
         if all(t.upstream.is_number and t.local_value.is_number for t in adj.terms):
             steps.append(tuple(numbers))
-            if len(parts) > 1:
+            if len(parts) > 1 and not _reordered(adj.value, [t.contribution for t in adj.terms]):
                 steps.append(tuple(parts))
-        steps.append((self.tex(adj.value),))
+        steps.append(self.terms(adj.value))
         lhs = self.grad(name)
         boxed = name in d.wrt
         eq = Equation(lhs, wrap(lhs, steps, boxed, self.approx(adj.value) if boxed else ""))
@@ -373,6 +386,12 @@ class _Layout:
 def _same(a: str, b: str) -> bool:
     """Two LaTeX steps that differ only in spacing are the same step."""
     return re.sub(r"\s+", "", a) == re.sub(r"\s+", "", b)
+
+
+def _reordered(total: sp.Expr, parts: list[sp.Expr]) -> bool:
+    """The sum only reorders its parts (nothing cancels or combines): one line says it all."""
+    return sorted(map(sp.default_sort_key, sp.Add.make_args(total))) == sorted(
+        sp.default_sort_key(a) for p in parts for a in sp.Add.make_args(p))
 
 
 def _is_sum(tree: E.Expr) -> bool:
