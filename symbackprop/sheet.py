@@ -166,6 +166,7 @@ class _Layout:
         self.numbers = {n: d.forward[n].value for n in d.graph.order if d.forward[n].value.is_number}
         self.conventions = Conventions(ws.relu_at_zero)
         self.defs = {n.name: n for n in ws.nodes}
+        self.definitions_tex: dict[str, str] = {}
 
     # -- names ----------------------------------------------------------------------------
     def name(self, n: str) -> str:
@@ -272,7 +273,9 @@ class _Layout:
 
     def differentiate(self, child: str, name: str) -> str:
         """∂/∂name (the definition of child), as written in the worksheet."""
-        body = tree_latex(self.defs[child].expr, self.name, self.printer)
+        body = self.definitions_tex.get(child)
+        if body is None:  # a wide layer differentiates one definition once per parent: print it once
+            body = self.definitions_tex[child] = tree_latex(self.defs[child].expr, self.name, self.printer)
         return r"\frac{\partial}{\partial " + self.name(name) + r"}\left(" + body + r"\right)"
 
     def local(self, child: str, name: str, local: sp.Expr, local_value: sp.Expr) -> Equation:
