@@ -139,7 +139,18 @@ def _wrap(lhs: str, steps: tuple[Step, ...], boxed: bool, approx: str) -> tuple[
 
 
 # The variants of a class print the same symbolic expressions again and again: print each once.
-_factor_terms = functools.lru_cache(maxsize=1 << 12)(sp.factor_terms)
+@functools.lru_cache(maxsize=1 << 12)
+def _factor_terms(expr: sp.Expr) -> sp.Expr:
+    """Common factors pulled out, and a minus sign in front of the factor rather than on the
+    first term inside it: -2 (D - t), as a hand would write it, not 2 (-D + t)."""
+    factored = sp.factor_terms(expr)
+    if not factored.is_Mul:
+        return factored
+    sums = [a for a in factored.args if a.is_Add]
+    if len(sums) != 1 or not sums[0].as_ordered_terms()[0].could_extract_minus_sign():
+        return factored
+    rest = [a for a in factored.args if a is not sums[0]]
+    return sp.Mul(-sp.Mul(*rest), -sums[0], evaluate=False)
 
 
 @functools.lru_cache(maxsize=64)
