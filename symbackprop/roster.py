@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from .errors import SymbackpropError
+from .textfile import read_text
 
 MAX_ID = 100  # characters of one id
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -14,14 +15,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 def read_roster(path: str | Path) -> tuple[str, ...]:
     """The student ids of a roster; a missing column, an empty or repeated id is an error with its line."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SymbackpropError("no such file", file) from None
-    except UnicodeDecodeError:
-        raise SymbackpropError("is not UTF-8 text", file) from None
-    except OSError as exc:
-        raise SymbackpropError(f"cannot be read: {exc.strerror}", file) from None
+    text = read_text(path, SymbackpropError, "utf-8-sig")
     try:
         rows = list(csv.reader(text.splitlines()))
     except csv.Error as exc:

@@ -14,10 +14,11 @@ from .evaluate import evaluate
 from .constraints import Constraint, read_require
 from .ops import FUNCTIONS, Conventions
 from .random_spec import Draw, read_random
+from .textfile import read_text
 from .yamlread import Map, Scalar, Seq, YNode, read_yaml
 
 KEYS = ("title", "description", "notation", "given", "nodes", "edges", "loss", "wrt", "symbols",
-        "decimals", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require")
+        "decimals", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require", "aliases")
 NOTATIONS = ("leibniz", "upstream")
 PAPERS = ("a4", "letter")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -85,6 +86,7 @@ class Worksheet:
     paper: str = "a4"
     random: tuple[Draw, ...] = ()  # the names a variant draws (random:)
     require: tuple[Constraint, ...] = ()  # the conditions a variant meets (require:)
+    aliases: tuple[tuple[str, str], ...] = ()  # written name -> worksheet name, for `check` (aliases:)
 
     @property
     def loss_unspecified(self) -> bool:
@@ -105,16 +107,7 @@ def check_tex(text: str, file: str, line: int, what: str) -> str:
 def load(path: str | Path) -> Worksheet:
     """Read a worksheet file; any mistake is a WorksheetError naming the file and the line."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorksheetError("no such file", file) from None
-    except IsADirectoryError:
-        raise WorksheetError("is a folder, not a worksheet file", file) from None
-    except UnicodeDecodeError:
-        raise WorksheetError("is not UTF-8 text", file) from None
-    except OSError as exc:
-        raise WorksheetError(f"cannot be read: {exc.strerror}", file) from None
+    text = read_text(path, WorksheetError)
     return loads(text, file)
 
 
@@ -189,6 +182,7 @@ class _Reader:
             paper=self.choice(root.get("paper"), "paper", PAPERS),
             random=read_random(root.get("random"), self, {g.name: g.value for g in given}),
             require=read_require(root.get("require"), self, all_names),
+            aliases=self.aliases(root.get("aliases"), all_names),
         )
 
     # -- one method a key -------------------------------------------------------------------
@@ -354,6 +348,20 @@ class _Reader:
                 raise self.fail(f"symbols: undefined name '{key}'", line)
             text = self.text(value, f"symbols {key}", "")
             out.append((key, check_tex(text, self.file, value.line, f"symbols {key}")))
+        return tuple(out)
+
+    def aliases(self, node: YNode | None, known: set[str]) -> tuple[tuple[str, str], ...]:
+        """``aliases:`` maps a name as a derivation writes it (``A_1``, ``\\omega``) to a worksheet name."""
+        out = []
+        for key, line, value in self.mapping(node, "aliases").entries:
+            target = self.text(value, f"aliases {key}", "")
+            if target not in known:
+                hint = _closest(target, tuple(sorted(known)))
+                raise self.fail(f"aliases: '{key}' stands for '{target}', which is no name of the worksheet"
+                                + (f" (did you mean '{hint}'?)" if hint else ""), value.line)
+            if not key.strip() or len(key) > 100:
+                raise self.fail("aliases: a written name is 1 to 100 characters", line)
+            out.append((key, target))
         return tuple(out)
 
     def decimals(self, node: YNode | None) -> int | None:
