@@ -8,6 +8,7 @@ from typing import Any
 import sympy as sp
 
 from .derive import Derivation
+from .ops import Sigmoid
 from .printing import ExactStrPrinter
 
 _STR = ExactStrPrinter()
@@ -15,8 +16,10 @@ _STR = ExactStrPrinter()
 
 @functools.lru_cache(maxsize=4096)
 def exact(value: sp.Expr) -> str:
-    """An exact SymPy string: ``"4"``, ``"-1/10"``, ``"-log(10)"``."""
-    return _STR.doprint(value)
+    """An exact SymPy string: ``"4"``, ``"-1/10"``, ``"-log(10)"``; a sigmoid of a number is
+    written out, ``1/(1 + exp(-3/2))``, so that SymPy itself reads every value back."""
+    numbers = {s: s.rewrite(sp.exp) for s in value.atoms(Sigmoid) if s.args[0].is_number}
+    return _STR.doprint(value.xreplace(numbers) if numbers else value)
 
 
 def gradient_names(d: Derivation) -> list[str]:

@@ -6,10 +6,12 @@ value at a kink is inherited silently.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import sympy as sp
+from mpmath.libmp import prec_to_dps
 from sympy.printing.latex import LatexPrinter
 
 from .errors import EvaluationError
@@ -17,6 +19,15 @@ from .errors import EvaluationError
 # Bounds that keep exact arithmetic from running away (a number too large to write down).
 MAX_EXPONENT = 10_000
 MAX_BITS = 20_000
+# Python refuses str() of an int over 4300 digits by default; a value within MAX_BITS must print.
+_DIGITS_NEEDED = MAX_BITS * 30103 // 100000 + 2
+if 0 < sys.get_int_max_str_digits() < _DIGITS_NEEDED:
+    sys.set_int_max_str_digits(_DIGITS_NEEDED)
+
+
+def _power(exp: str | None) -> str:
+    """The exponent of a function raised to a power, written as SymPy writes sin^{2}(x)."""
+    return "" if exp is None else "^{%s}" % exp
 
 
 class Relu(sp.Function):
@@ -37,8 +48,8 @@ class Relu(sp.Function):
             return sp.Heaviside(self.args[0], self.args[1])
         return sp.S.Zero
 
-    def _latex(self, printer: LatexPrinter) -> str:
-        return r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
+        return r"\operatorname{relu}%s\left(%s\right)" % (_power(exp), printer._print(self.args[0]))
 
     def _sympystr(self, printer) -> str:
         return "relu(%s)" % printer._print(self.args[0])
@@ -66,8 +77,9 @@ class LeakyRelu(sp.Function):
             return x * (1 - step)
         return sp.S.Zero
 
-    def _latex(self, printer: LatexPrinter) -> str:
-        return r"\operatorname{leaky\,relu}\left(%s, %s\right)" % (
+    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
+        return r"\operatorname{leaky\,relu}%s\left(%s, %s\right)" % (
+            _power(exp),
             printer._print(self.args[0]),
             printer._print(self.args[1]),
         )
@@ -77,22 +89,37 @@ class LeakyRelu(sp.Function):
 
 
 class Sigmoid(sp.Function):
-    """σ(x) = 1/(1 + e^(−x)); its derivative is written σ(1 − σ), as the notes write it."""
+    """σ(x) = 1/(1 + e^(−x)); its derivative is written σ(1 − σ), as the notes write it.
+
+    An exact value stays σ(3/2), as tanh(3/2) stays tanh: written out, nested sigmoids become
+    towers of exponents that no reader can follow. σ(0) = 1/2 is the one value it evaluates."""
 
     nargs = 1
 
     @classmethod
     def eval(cls, x: sp.Expr) -> sp.Expr | None:
-        if x.is_number:
-            return 1 / (1 + sp.exp(-x))
+        if x.is_zero:
+            return sp.S.Half
         return None
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs) -> sp.Expr:
+        return 1 / (1 + sp.exp(-x))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.rewrite(sp.exp).evalf(prec_to_dps(prec))
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real
+
+    def _eval_is_positive(self) -> bool | None:
+        return self.args[0].is_real
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         s = Sigmoid(self.args[0])
         return s * (1 - s)
 
-    def _latex(self, printer: LatexPrinter) -> str:
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
+        return r"\sigma%s\left(%s\right)" % (_power(exp), printer._print(self.args[0]))
 
     def _sympystr(self, printer) -> str:
         return "sigmoid(%s)" % printer._print(self.args[0])
@@ -117,9 +144,10 @@ class Choose(sp.Function):
             return sp.S.Zero
         return sp.KroneckerDelta(self.args[0], argindex - 1)
 
-    def _latex(self, printer: LatexPrinter) -> str:
+    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
         y, *options = self.args
-        return r"\operatorname{choose}\left(%s; %s\right)" % (
+        return r"\operatorname{choose}%s\left(%s; %s\right)" % (
+            _power(exp),
             printer._print(y),
             ", ".join(printer._print(o) for o in options),
         )
@@ -168,6 +196,19 @@ def _log(x: sp.Expr, base: sp.Expr | None = None) -> sp.Expr:
     return sp.log(x) if base is None else sp.log(x) / sp.log(base)
 
 
+def _extreme(cls: type[sp.Max] | type[sp.Min], args: Sequence[sp.Expr]) -> sp.Expr:
+    """max or min; SymPy refuses (ValueError) a number it cannot order, such as log(4) - 2 log(2),
+    which is 0 written so that no finite precision decides its sign."""
+    try:
+        return cls(*args)
+    except ValueError:
+        name = "max" if cls is sp.Max else "min"
+        undecided = next((a for a in args if a.is_number and not a.is_comparable), None)
+        raise EvaluationError(f"{name}: the order of its arguments cannot be decided at the given numbers"
+                              + (f" ({undecided} cannot be compared; write it more simply)" if undecided is not None
+                                 else "")) from None
+
+
 def _sqrt(x: sp.Expr) -> sp.Expr:
     if _is_known_number(x) and x.is_negative:
         raise EvaluationError(f"square root of the negative number {x}")
@@ -201,8 +242,8 @@ FUNCTIONS: dict[str, Function] = {
         Function("log10", (1,), lambda x: _log(x, sp.Integer(10)), lambda a: r"\log_{10}" + _paren(a[0])),
         Function("sqrt", (1,), _sqrt, lambda a: r"\sqrt{" + a[0] + "}"),
         Function("abs", (1,), sp.Abs, lambda a: r"\left|" + a[0] + r"\right|"),
-        Function("max", None, sp.Max, _fn(r"\max")),
-        Function("min", None, sp.Min, _fn(r"\min")),
+        Function("max", None, lambda *a: _extreme(sp.Max, a), _fn(r"\max")),
+        Function("min", None, lambda *a: _extreme(sp.Min, a), _fn(r"\min")),
         Function("relu", (1,), None, _fn(r"\operatorname{relu}")),  # builder needs the convention
         Function("leaky_relu", (2,), None, _fn(r"\operatorname{leaky\,relu}")),
         Function("sigmoid", (1,), Sigmoid, _fn(r"\sigma")),

@@ -88,11 +88,12 @@ _FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
 def visual_length(tex: str) -> int:
     """A rough count of the characters a reader sees, for line breaking."""
     t = re.sub(r"\\(left|right)(?![A-Za-z])\\?", "", tex)
-    t = re.sub(r"\\(cdot|quad|,)(?![A-Za-z])", " ", t)
+    t = re.sub(r"\\cdot(?![A-Za-z])", " x ", t)
+    t = re.sub(r"\\(quad|,)(?![A-Za-z])", " ", t)
     t = re.sub(r"\\(?!frac)[A-Za-z]+ ?", "x", t)
     t = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "y" * ((len(m.group(1)) + 1) // 2), t)
     while _FRAC.search(t):
-        t = _FRAC.sub(lambda m: "z" * max(len(m.group(1)), len(m.group(2))), t)
+        t = _FRAC.sub(lambda m: "z" * (max(len(m.group(1)), len(m.group(2))) + 1), t)
     t = re.sub(r"[{}_^&]", "", t)
     t = re.sub(r"\s*([=+\-])\s*", r" \1 ", t)
     return len(re.sub(r"\s+", " ", t).strip())
@@ -131,6 +132,8 @@ def _wrap(lhs: str, steps: tuple[Step, ...], boxed: bool, approx: str) -> tuple[
             if i > 0 and used + length > WIDTH:
                 rows.append(line.rstrip())
                 line, used = r"&\quad ", 4
+                if not term.startswith(("+ ", "- ")):  # a product broken between its factors
+                    line, used = line + r"\cdot ", 6
             line += term + " "
             used += length + 1
         empty = False
@@ -206,16 +209,29 @@ class _Layout:
         return text
 
     def terms(self, value: sp.Expr) -> Step:
-        """A value as its top-level terms (``a``, ``- b``, ``+ c``), so a long sum can break."""
-        if not value.is_Add:
-            return (self.tex(value),)
-        out = []
-        for i, term in enumerate(self.printer._as_ordered_terms(value)):
+        """A value as pieces a line may break between: its top-level terms (``a``, ``- b``,
+        ``+ c``), and the factors of a product too long for one line."""
+        ordered = self.printer._as_ordered_terms(value) if value.is_Add else [value]
+        out: list[str] = []
+        for i, term in enumerate(ordered):
             negative = i > 0 and term.could_extract_minus_sign()
-            tex = self.tex(-term if negative else term)
-            tex = r"\left(" + tex + r"\right)" if self.printer._needs_add_brackets(-term if negative else term) else tex
-            out.append(("- " if negative else "+ " if i else "") + tex)
+            sign = "- " if negative else "+ " if i else ""
+            out.extend(self.factors(-term if negative else term, sign))
         return tuple(out)
+
+    def factors(self, term: sp.Expr, sign: str) -> list[str]:
+        """One term after its sign; a product longer than a line as one piece per factor."""
+        tex = self.tex(term)
+        if not term.is_Mul or visual_length(tex) <= WIDTH:
+            return [sign + (r"\left(" + tex + r"\right)" if self.printer._needs_add_brackets(term) else tex)]
+        coeff, rest = term.as_coeff_Mul()
+        if coeff < 0:
+            sign = {"": "- ", "+ ": "- ", "- ": "+ "}[sign]
+        pieces = [] if abs(coeff) == 1 else [self.tex(abs(coeff))]
+        for factor in sp.Mul.make_args(rest):
+            body = self.tex(factor)
+            pieces.append(r"\left(" + body + r"\right)" if factor.is_Add else body)
+        return [sign + pieces[0]] + pieces[1:]
 
     def paren(self, value: sp.Expr) -> str:
         return r"\left(" + self.tex(value) + r"\right)"
@@ -339,7 +355,9 @@ class _Layout:
             else:
                 chain.append(sign + self.grad(t.child) + r" \cdot " + self.partial(t.child, name))
                 symbolic.append(sign + self.grad(t.child) + r" \cdot " + self._factor(t.local))
-                numbers.append(sign + self.paren(t.upstream) + self.paren(t.local_value))
+                upstream, local = sign + self.paren(t.upstream), self.paren(t.local_value)
+                fits = visual_length(upstream) + visual_length(local) <= WIDTH
+                numbers.extend((upstream + local,) if fits else (upstream, local))
             parts.append(sign + self.tex(t.contribution) if i == 0 or not t.contribution.could_extract_minus_sign()
                          else "- " + self.tex(-t.contribution))
         steps: list[Step] = [tuple(chain), tuple(symbolic)]
