@@ -6,6 +6,8 @@ from functools import partial
 from pathlib import Path
 
 from . import worksheet as W
+from .answer_text import read_answer
+from .check import CheckReport, check_text
 from .derive import Derivation, derive
 from .jsonout import as_dict, to_json
 from .pdf import compile_pdf
@@ -81,3 +83,12 @@ def variants(source: str | Path | W.Worksheet, n: int, seed: int, notation: str 
 
 def _variant_solution(notation: str | None, templates: str | None, v: Variant) -> Solution:
     return Solution(v.derivation, layout(v.derivation, notation), templates)
+
+
+def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str | None = None) -> CheckReport:
+    """Check a handwritten derivation against a worksheet: ``answer`` is a path (a Path, read with
+    the size and encoding checks) or the Markdown/LaTeX text itself. Every equation chain becomes a
+    claim with a verdict (correct, wrong, ecf, unreadable, unknown) and, when wrong, a diagnosis."""
+    text = read_answer(answer) if isinstance(answer, Path) else answer
+    name = answer_name or (str(answer) if isinstance(answer, Path) else "<answer>")
+    return check_text(derive(worksheet(source)), text, name)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import click
 
 from . import __version__
-from .api import Solution, solve as solve_worksheet
+from .api import Solution, check as check_answer, solve as solve_worksheet
+from .checkreport import to_document, to_json, to_text
 from .doctor import report as doctor_report
 from .errors import ExpressionError, LatexError, SymbackpropError
 from .expr import exact_number
@@ -244,6 +245,36 @@ def stress(worksheet: str, count: int, seed: int, output: str | None, jobs: int)
     with progress(count) as bar:
         report = stress_report(p, count, jobs, bar)
     emit(report, output)
+
+
+CHECK_EXAMPLES = """
+\b
+Examples:
+  symbackprop check worksheets/001_linear_network.yaml notes.md
+  symbackprop check worksheets/004_softmax_choose.yaml notes.md --format json -o check.json
+  symbackprop check worksheets/000_edge_graph.yaml notes.tex --format md -o marked.md
+"""
+
+
+@cli.command("check", epilog=CHECK_EXAMPLES)
+@click.argument("worksheet", type=click.Path(dir_okay=False))
+@click.argument("answer", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "tex", "json"]), default="text", show_default=True,
+              help="Terminal text, Markdown or LaTeX (the lines marked), or JSON.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout.")
+def check(worksheet: str, answer: str, fmt: str, output: str | None) -> None:
+    """Check the derivation in ANSWER (Markdown with $$ math, or LaTeX) against WORKSHEET, line by line.
+    Exit code 0: every readable claim is right; 1: a mistake was found; 2: bad input."""
+    report = check_answer(Path(worksheet), Path(answer))
+    if fmt == "json":
+        text = to_json(report)
+    elif fmt == "text":
+        text = to_text(report, colour=not output and click.get_text_stream("stdout").isatty())
+    else:
+        text = to_document(report, fmt)
+    emit(text, output)
+    if report.mistaken:
+        sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,6 +30,10 @@ class WorksheetError(SymbackpropError):
     """The worksheet file is malformed or inconsistent."""
 
 
+class AnswerError(SymbackpropError):
+    """The derivation given to ``check`` cannot be read as text with math."""
+
+
 class ExpressionError(SymbackpropError):
     """An expression is refused by the safe parser."""
 
