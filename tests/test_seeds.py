@@ -7,12 +7,11 @@ import subprocess
 
 import pytest
 import sympy as sp
-
+from conftest import WORKSHEETS
 from golden import FORMATS, expected, worksheets
+
 from symbackprop import solve
 from symbackprop.worksheet import load
-
-from conftest import ROOT, WORKSHEETS
 
 
 def grads(name: str) -> dict[str, sp.Expr]:

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import sympy as sp  # noqa: E402
-from sympy.core.cache import clear_cache  # noqa: E402
+import sympy as sp
+from sympy.core.cache import clear_cache
 
 # symbackprop is imported by load_engine(), in the parent only: the baseline child is pure SymPy.
 symbackprop = api = solve = None
@@ -479,7 +479,7 @@ def main() -> None:
     if args.profile_only:
         profile(make_network(SIZES[2]), args.profile_top)
         return
-    print(f"# symbackprop core benchmark\n")
+    print("# symbackprop core benchmark\n")
     print(f"Python {sys.version.split()[0]}, SymPy {sp.__version__}, symbackprop {symbackprop.__version__}, "
           f"{os.cpu_count()} CPUs; command: {' '.join([Path(sys.executable).name] + sys.argv)}\n")
     install_timers()
@@ -566,7 +566,7 @@ def main() -> None:
             print("  " + line)
 
     base100 = results[0][2]
-    t = lambda v, unit=" s": f"{v:.3f}{unit}" if v is not None else "failed"  # noqa: E731
+    t = lambda v, unit=" s": f"{v:.3f}{unit}" if v is not None else "failed"
     if t100 is None or base100 == FAILED:
         speed100, speed_ok = "failed", False
     elif base100 is None:
