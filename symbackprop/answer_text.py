@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AnswerError
+from .textfile import read_text
 
 MAX_BYTES = 1_000_000
 ROW_ENVS = ("array", "aligned", "align", "align*", "gathered", "gather", "gather*", "split", "eqnarray",
@@ -36,24 +37,10 @@ class MathLine:
 
 def read_answer(path: str | Path) -> str:
     """The derivation file as text; too large, binary or unreadable is an AnswerError."""
-    file = str(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise AnswerError("no such file", file) from None
-    except IsADirectoryError:
-        raise AnswerError("is a folder, not a derivation", file) from None
-    except OSError as exc:
-        raise AnswerError(f"cannot be read: {exc.strerror}", file) from None
-    if len(data) > MAX_BYTES:
-        raise AnswerError(f"larger than {MAX_BYTES // 1_000_000} MB: a derivation is a few pages of text", file)
-    if b"\0" in data:
-        raise AnswerError("is binary, not text (Markdown or LaTeX expected)", file)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise AnswerError(f"is not UTF-8 text (byte {exc.start + 1})", file) from None
+    text = read_text(path, AnswerError, max_bytes=MAX_BYTES)
+    if "\0" in text:
+        raise AnswerError("is binary, not text (Markdown or LaTeX expected)", str(path))
+    return text
 
 
 def math_lines(text: str) -> tuple[MathLine, ...]:

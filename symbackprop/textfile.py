@@ -6,18 +6,24 @@ from pathlib import Path
 from .errors import SymbackpropError
 
 
-def read_text(path: str | Path, error: type[SymbackpropError] = SymbackpropError,
-              encoding: str = "utf-8") -> str:
-    """The file's text; a missing file, a folder, bytes that are not UTF-8 or an unreadable file
-    raise ``error`` (the caller's kind: a worksheet, a roster, an answer) with the file's name."""
+def read_text(path: str | Path, error: type[SymbackpropError] = SymbackpropError, encoding: str = "utf-8",
+              max_bytes: int | None = None) -> str:
+    """The file's text; a missing file, a folder, a file over ``max_bytes``, bytes that are not
+    UTF-8 or an unreadable file raise ``error`` (the caller's kind: a worksheet, a roster, an
+    answer) with the file's name. At most ``max_bytes + 1`` bytes are read."""
     file = str(path)
     try:
-        return Path(path).read_text(encoding=encoding)
+        with open(path, "rb") as fh:
+            data = fh.read(-1 if max_bytes is None else max_bytes + 1)
     except FileNotFoundError:
         raise error("no such file", file) from None
     except IsADirectoryError:
         raise error("is a folder, not a file", file) from None
-    except UnicodeDecodeError:
-        raise error("is not UTF-8 text", file) from None
     except OSError as exc:
         raise error(f"cannot be read: {exc.strerror}", file) from None
+    if max_bytes is not None and len(data) > max_bytes:
+        raise error(f"is larger than {max_bytes:,} bytes", file)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise error(f"is not UTF-8 text (byte {exc.start + 1})", file) from None
