@@ -161,6 +161,9 @@ class _Walk:
                               f"the value cannot be read: {claimed}", steps)
         issues = self._path_issues(q, exprs, resolver)
         verdict, diagnosis, relabel = self._verdict(ml, q, claimed, expected, values, issues, rhs)
+        renamed = self._renamed(q, exprs[-1]) if verdict == "wrong" else ""
+        if renamed:  # a better cause than the numbers alone can give
+            diagnosis = renamed
         if relabel:
             q, issues = relabel, self._path_issues(relabel, exprs, resolver)
         if verdict == "correct" and issues:
@@ -169,6 +172,31 @@ class _Walk:
             self.writer[q] = (claimed, ml.line)
         label = q.label(loss)
         return ClaimCheck(ml.line, ml.text, label, claimed, truth(d, q), verdict, diagnosis, steps)
+
+    def _renamed(self, q: Quantity, written: sp.Expr | Unreadable) -> str:
+        """When a node's definition is written with other given names in the same places
+        (``C_1 = w_1 B_1 + w_2 B_2`` where the worksheet has w5, w6), say so: notes often name
+        each layer's weights w_1, w_2 again, and a student may have taken another unit's weights;
+        the numbers cannot tell which. "" when the line is not that."""
+        rule = self.d.forward[q.name].rule if q.kind == "value" else None
+        if rule is None or isinstance(written, Unreadable):
+            return ""
+        graph = self.d.graph
+        given = {symbol(n) for n in graph.order if graph.nodes[n].kind == "given"}
+        if not written.free_symbols & given:
+            return ""
+        wilds = {g: sp.Wild(f"_{g.name}", properties=[lambda e, given=given: e in given])
+                 for g in sorted(rule.free_symbols & given, key=sp.default_sort_key)}
+        match = written.match(rule.xreplace(wilds))
+        if not match:
+            return ""
+        pairs = {g: match.get(w, g) for g, w in wilds.items()}
+        if len(set(pairs.values())) != len(pairs) or all(a == b for a, b in pairs.items()):
+            return ""
+        written_names = ", ".join(str(b) for a, b in pairs.items() if a != b)
+        names = ", ".join(str(a) for a, b in pairs.items() if a != b)
+        return (f"the form of the definition is right, but with {written_names} where the worksheet has "
+                f"{names} (weights named again in each layer, or another unit's weights?)")
 
     def _path_issues(self, q: Quantity, exprs: list, resolver: Resolver) -> list[str]:
         issues: list[str] = []

@@ -116,6 +116,8 @@ def test_planted_001() -> None:
      r"$$\frac{\partial L}{\partial a} = 3 + 1 + 1 = 5$$", "dL/da", "counted twice"),
     ("given: {a: 2, b: 3}\nnodes: {u: a*b, v: 5*u, L: v**2}\n",
      r"$$\frac{\partial L}{\partial u} = 1 \cdot 5 = 5$$", "dL/du", "the upstream value of L"),
+    (W001.read_text(), r"$$C_1 = w_1 B_1 + w_2 B_2$$", "C1",
+     "the form of the definition is right, but with w1, w2 where the worksheet has w5, w6"),
 ])
 def test_planted_mistake_diagnosed(worksheet: str, answer: str, quantity: str, cause: str) -> None:
     r = check(worksheet, answer)
