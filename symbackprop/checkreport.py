@@ -18,9 +18,6 @@ from .render import environment, tex_escape
 MARKS = {"correct": "✓", "wrong": "✗", "ecf": "ECF", "unreadable": "?", "unknown": "–"}
 COLOURS = {"correct": "green", "wrong": "red", "ecf": "yellow", "unreadable": "blue", "unknown": "magenta"}
 # Characters of our own sentences that pdflatex reads only in math.
-_TEX_UNICODE = {"∂": r"$\partial$", "σ": r"$\sigma$", "λ": r"$\lambda$", "−": "-", "ᵀ": r"$^{T}$", "′": "'",
-                "✓": r"$\checkmark$", "✗": r"$\times$", "–": "--", "…": r"\dots{}"}
-
 
 def as_dict(report: CheckReport) -> dict[str, Any]:
     """The JSON contract: each claim with exact SymPy strings, and the counts."""
@@ -85,7 +82,7 @@ def to_document(report: CheckReport, fmt: str) -> str:
     printer = SheetPrinter({symbol(n): default_name_latex(n) for n in _names(report)})
     rows = [Row(c, MARKS[c.verdict], _latex(printer, c.claimed), _latex(printer, c.expected)) for c in report.claims]
     template = environment(None).get_template(f"check.{fmt}.j2")
-    return template.render(report=report, rows=rows, summary=summary_line(report), texplain=_tex_plain)
+    return template.render(report=report, rows=rows, summary=summary_line(report), texplain=tex_escape)
 
 
 def _names(report: CheckReport) -> list[str]:
@@ -103,12 +100,3 @@ def _latex(printer: SheetPrinter, value: sp.Expr | None) -> str:
 
 def _exact(value: sp.Expr | None) -> str | None:
     return None if value is None else exact(value)
-
-
-def _tex_plain(text: str) -> str:
-    """Plain text (the writer's line, our reasons) for LaTeX: escaped, then the few Unicode
-    symbols our sentences use written so that pdflatex reads them."""
-    out = tex_escape(text)
-    for u, tex in _TEX_UNICODE.items():
-        out = out.replace(u, tex)
-    return out

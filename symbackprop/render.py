@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import unicodedata
 from pathlib import Path
 
 import jinja2
@@ -23,9 +24,44 @@ _TEX_RE = re.compile("|".join(re.escape(k) for k in _TEX_SPECIALS))
 _MD_RE = re.compile(r"([\\`*_\[\]#|$~])")
 
 
+# Unicode that pdflatex does not read by itself, written as LaTeX; Greek letters come by name.
+_TEX_UNICODE = {
+    "∂": r"\partial", "·": r"\cdot", "×": r"\times", "→": r"\to", "←": r"\leftarrow", "≈": r"\approx",
+    "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "±": r"\pm", "∑": r"\sum", "√": r"\surd", "∞": r"\infty",
+    "∇": r"\nabla", "ᵀ": r"^{T}", "✓": r"\checkmark", "✗": r"\times", "−": "-", "′": "'",
+}
+# Greek capitals without a command of their own are the Latin letters they look like.
+_GREEK_CAPITALS = {"GAMMA": r"\Gamma", "DELTA": r"\Delta", "THETA": r"\Theta", "LAMDA": r"\Lambda",
+                   "XI": r"\Xi", "PI": r"\Pi", "SIGMA": r"\Sigma", "UPSILON": r"\Upsilon", "PHI": r"\Phi",
+                   "PSI": r"\Psi", "OMEGA": r"\Omega", "ALPHA": "A", "BETA": "B", "EPSILON": "E", "ZETA": "Z",
+                   "ETA": "H", "IOTA": "I", "KAPPA": "K", "MU": "M", "NU": "N", "OMICRON": "O", "RHO": "P",
+                   "TAU": "T", "CHI": "X"}
+
+
+@functools.lru_cache(maxsize=1024)
+def _tex_char(c: str) -> str:
+    """One character outside what pdflatex reads as text (ASCII, Latin-1, Latin Extended-A)."""
+    name = unicodedata.name(c, "")
+    letter = name.rsplit(" ", 1)[-1]
+    if c in _TEX_UNICODE:
+        tex = _TEX_UNICODE[c]
+    elif name.startswith("GREEK SMALL LETTER ") and " " not in name[19:]:
+        tex = "\\" + letter.lower().replace("lamda", "lambda")
+    elif name.startswith("GREEK CAPITAL LETTER ") and letter in _GREEK_CAPITALS:
+        tex = _GREEK_CAPITALS[letter]
+    else:
+        return f"[U+{ord(c):04X}]"
+    return tex if tex.isalpha() else "\\ensuremath{" + tex + "}"
+
+
+_TEX_TEXT_RE = re.compile("[^\x00-\u017f]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def tex_escape(text: str) -> str:
-    """Plain text for LaTeX: every special character made literal, so no command can run."""
-    return _TEX_RE.sub(lambda m: _TEX_SPECIALS[m.group(0)], str(text))
+    """Plain text for LaTeX: every special character made literal, so no command can run, and
+    characters pdflatex cannot read written as LaTeX (λ, ∂) or as their code ([U+65E5])."""
+    text = _TEX_RE.sub(lambda m: _TEX_SPECIALS[m.group(0)], str(text))
+    return _TEX_TEXT_RE.sub(lambda m: _tex_char(m.group(0)), text)
 
 
 def md_escape(text: str) -> str:

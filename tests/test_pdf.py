@@ -140,3 +140,15 @@ def test_doctor_lists_the_tools() -> None:
 def test_api_pdf_bytes() -> None:
     solution = solve(W001)
     assert solution.pdf().startswith(b"%PDF") and solution.pdf(exercise=True).startswith(b"%PDF")
+
+
+@needs_tex
+@needs_pdftotext
+def test_unicode_in_the_users_text_compiles(tmp_path) -> None:
+    """Greek and math symbols in a title are written as LaTeX; what pdflatex cannot show at all
+    (here Japanese) is kept as its code point instead of stopping the compile."""
+    ws = tmp_path / "u.yaml"
+    ws.write_text('title: "Grüße: λ ∂L/∂x → σ ≈ ½ ✓ 日本"\ngiven: {x: 2}\nnodes: {L: x**2}\n', encoding="utf-8")
+    done = run_cli("solve", str(ws), "--format", "pdf", "-o", str(tmp_path / "u.pdf"))
+    assert done.returncode == 0, done.stderr
+    assert "Grüße: λ ∂L/∂x → σ ≈ ½ ✓ [U+65E5][U+672C]" in pdf_text(tmp_path / "u.pdf")
