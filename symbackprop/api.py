@@ -13,6 +13,7 @@ from .jsonout import as_dict, to_json
 from .pdf import compile_pdf
 from .render import render
 from .sheet import Sheet, layout
+from .update import with_updates
 from .variants import Variant, plan, run
 
 
@@ -60,7 +61,7 @@ def solve(source: str | Path | W.Worksheet, notation: str | None = None,
           templates: str | Path | None = None, figure: bool = True, figure_values: bool = False) -> Solution:
     """Solve a worksheet given as a path, as YAML text, or as a loaded Worksheet; ``figure`` draws
     the graph on the sheets, ``figure_values`` writes each value and gradient in it."""
-    d = derive(worksheet(source))
+    d = with_updates(derive(worksheet(source)))
     return Solution(d, layout(d, notation, figure, figure_values), str(templates) if templates else None)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import sympy as sp
 
@@ -17,6 +17,9 @@ from .evaluate import evaluate, symbol
 from .graph import Graph, build
 from .ops import Conventions, _check_size
 from .worksheet import Worksheet
+
+if TYPE_CHECKING:
+    from .update import UpdateStep
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Derivation:
     backward_order: tuple[str, ...]  # names with an adjoint, from the loss down
     wrt: tuple[str, ...]
     kinks: tuple[Kink, ...]
+    updates: tuple[UpdateStep, ...] = ()  # the update: steps, taken by update.with_updates
 
     @property
     def loss(self) -> str:

@@ -42,7 +42,7 @@ def gradient_values(d: Derivation) -> dict[str, str]:
 
 def as_dict(d: Derivation) -> dict[str, Any]:
     names = gradient_names(d)
-    return {
+    out = {
         "title": d.worksheet.title,
         "loss": d.loss,
         "forward": forward_values(d),
@@ -51,6 +51,10 @@ def as_dict(d: Derivation) -> dict[str, Any]:
             "gradients": {n: exact(d.adjoints[n].symbolic) if n in d.adjoints else "0" for n in names},
         },
     }
+    if d.updates:  # update: steps, in order: each parameter's new value and the loss after
+        out["update"] = [{"step": u.number, "params": {p.name: exact(p.after) for p in u.params},
+                          "loss": exact(u.loss_after)} for u in d.updates]
+    return out
 
 
 def to_json(d: Derivation) -> str:

@@ -48,6 +48,15 @@ class Block:
 
 
 @dataclass(frozen=True)
+class UpdateSection:
+    """One gradient-descent step: each parameter's new value, then the loss at the new values."""
+
+    number: int
+    note: str
+    equations: tuple[Equation, ...]
+
+
+@dataclass(frozen=True)
 class Answer:
     """One asked gradient: for a table (quantity, value, approx) or a display (equation)."""
 
@@ -79,6 +88,7 @@ class Sheet:
     paper: str = "a4"
     definitions: tuple[Equation, ...] = ()
     figure: Figure | None = None
+    updates: tuple[UpdateSection, ...] = ()
 
 
 _FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
@@ -380,6 +390,34 @@ class _Layout:
         reach = _descendants(d, d.wrt)
         return tuple(self.block(n) for n in d.backward_order if n != d.loss and n in reach)
 
+    def updates(self) -> tuple[UpdateSection, ...]:
+        """w^(k) = w − η ∂L/∂w at step k − 1, with the numbers, for each parameter; then L^(k)."""
+        d = self.d
+        if not d.updates:
+            return ()
+        eta = self.tex(d.worksheet.update.lr)
+        out = []
+        for step in d.updates:
+            k = step.number
+            before = f"${self.loss_tex} = {self.tex(step.loss_before)}$"
+            note = (f"With the learning rate $\\eta = {eta}$ and the gradients of the backward pass above "
+                    f"(at {before}):" if k == 1 else
+                    f"With the gradients at the numbers of step {k - 1} (at {before}; a forward and backward "
+                    "pass like the one above, not written out):")
+            eqs = []
+            for ps in step.params:
+                lhs = f"{self.name(ps.name)}^{{({k})}}"
+                previous = self.name(ps.name) + (f"^{{({k - 1})}}" if k > 1 else "")
+                steps = [(previous, r"- \eta \cdot " + self.grad(ps.name)),
+                         (self.paren(ps.before) if ps.before.could_extract_minus_sign() else self.tex(ps.before),
+                          "- " + self.paren(d.worksheet.update.lr) + self.paren(ps.gradient)),
+                         self.terms(ps.after)]
+                eqs.append(Equation(lhs, wrap(lhs, steps, True, self.approx(ps.after))))
+            lhs = f"{self.loss_tex}^{{({k})}}"
+            eqs.append(Equation(lhs, wrap(lhs, [self.terms(step.loss_after)], False, self.approx(step.loss_after))))
+            out.append(UpdateSection(k, note, tuple(eqs)))
+        return tuple(out)
+
     def answers(self) -> tuple[Answer, ...]:
         out = []
         for n in self.d.wrt:
@@ -464,4 +502,5 @@ def layout(d: Derivation, notation: str | None = None, figure: bool = True, figu
         paper=ws.paper,
         definitions=lay.definitions(),
         figure=lay.figure(figure_values) if figure else None,
+        updates=lay.updates(),
     )

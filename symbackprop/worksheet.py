@@ -18,17 +18,23 @@ from .textfile import read_text
 from .yamlread import Map, Scalar, Seq, YNode, read_yaml
 
 KEYS = ("title", "description", "notation", "given", "nodes", "edges", "loss", "wrt", "symbols",
-        "decimals", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require", "aliases")
+        "decimals", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require", "aliases",
+        "update")
+MAX_UPDATE_STEPS = 20
 NOTATIONS = ("leibniz", "upstream")
 PAPERS = ("a4", "letter")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 EDGE_RE = re.compile(r"^\s*([^\s>-]*)\s*->\s*([^\s>-]*)\s*$")
-# TeX primitives and commands that read or write files, run programs or redefine the language.
+# TeX primitives and commands that read or write files, run programs or redefine the language;
+# every pdfTeX primitive (\pdfobj file{…} embeds any file in the PDF, paranoid mode or not).
 UNSAFE_TEX = re.compile(
-    r"\\(input|include|write|immediate|openin|openout|read|catcode|def|edef|gdef|xdef|let|"
+    r"\\(input|include[A-Za-z]*|write|immediate|openin|openout|read|catcode|def|edef|gdef|xdef|let|"
     r"newcommand|renewcommand|providecommand|csname|usepackage|RequirePackage|documentclass|"
     r"special|makeatletter|expandafter|jobname|loop|futurelet|afterassignment|errmessage|"
-    r"message|typeout|directlua|lowercase|uppercase|scantokens|begingroup|endgroup|verb|url|href)(?![A-Za-z])"
+    r"message|typeout|directlua|lowercase|uppercase|scantokens|begingroup|endgroup|verb|url|href|"
+    r"pdf[A-Za-z]*|font|global|chardef|mathchardef|countdef|dimendef|skipdef|muskipdef|toksdef|"
+    r"newenvironment|renewenvironment|DeclareRobustCommand|DeclareMathOperator|newif|newread|newwrite|"
+    r"closein|closeout|endinput|shipout|output|every[A-Za-z]*|tikz[A-Za-z]*|pgf[A-Za-z]*)(?![A-Za-z])"
 )
 SAFE_TEX_CHARS = re.compile(r"^[A-Za-z0-9\\{}_^'(),.+\-=*/| !:;\[\]]*$")
 
@@ -64,6 +70,15 @@ class EdgeDef:
 
 
 @dataclass(frozen=True)
+class Update:
+    """``update:``: gradient-descent steps w ← w − lr · ∂L/∂w on some given names."""
+
+    lr: sp.Expr
+    params: tuple[str, ...]
+    steps: int
+
+
+@dataclass(frozen=True)
 class Worksheet:
     """A validated exercise; every name it mentions is accounted for."""
 
@@ -87,6 +102,7 @@ class Worksheet:
     random: tuple[Draw, ...] = ()  # the names a variant draws (random:)
     require: tuple[Constraint, ...] = ()  # the conditions a variant meets (require:)
     aliases: tuple[tuple[str, str], ...] = ()  # written name -> worksheet name, for `check` (aliases:)
+    update: Update | None = None  # gradient-descent steps after the backward pass (update:)
 
     @property
     def loss_unspecified(self) -> bool:
@@ -99,7 +115,12 @@ def check_tex(text: str, file: str, line: int, what: str) -> str:
     if bad or not SAFE_TEX_CHARS.match(text) or "^^" in text:
         reason = f"the command {bad.group(0)}" if bad else "characters outside the allowed set"
         raise WorksheetError(f"{what}: unsafe LaTeX ({reason}) in '{text}'", file, line)
-    if text.count("{") != text.count("}"):
+    depth = 0
+    for token in re.findall(r"\\.|[{}]", text):  # \{ and \} are literal braces
+        depth += {"{": 1, "}": -1}.get(token, 0)
+        if depth < 0:  # a } closing a group of the sheet's own: "}{" is not balanced
+            break
+    if depth != 0:
         raise WorksheetError(f"{what}: unbalanced braces in '{text}'", file, line)
     return text
 
@@ -183,6 +204,7 @@ class _Reader:
             random=read_random(root.get("random"), self, {g.name: g.value for g in given}),
             require=read_require(root.get("require"), self, all_names),
             aliases=self.aliases(root.get("aliases"), all_names),
+            update=self.update(root.get("update"), given, bool(loss_of)),
         )
 
     # -- one method a key -------------------------------------------------------------------
@@ -363,6 +385,34 @@ class _Reader:
                 raise self.fail("aliases: a written name is 1 to 100 characters", line)
             out.append((key, target))
         return tuple(out)
+
+    def update(self, node: YNode | None, given: tuple[Given, ...], loss_unspecified: bool) -> Update | None:
+        if node is None:
+            return None
+        entries = self.mapping(node, "update")
+        for key, line, _ in entries.entries:
+            if key not in ("lr", "params", "steps"):
+                raise self.fail(f"update: unknown key '{key}' (known: lr, params, steps)", line)
+        if loss_unspecified:
+            raise self.fail("update: the loss must be specified to take a step", node.line)
+        symbolic = [g.name for g in given if g.value is None]
+        if symbolic:
+            raise self.fail(f"update: every given name needs a number ({', '.join(symbolic)} has none)", node.line)
+        lr_node, params_node, steps_node = entries.get("lr"), entries.get("params"), entries.get("steps")
+        if lr_node is None or params_node is None:
+            raise self.fail("update: expected lr (the learning rate) and params (the names to update)", node.line)
+        lr = self.number(lr_node, "update lr")
+        if lr is None or not lr.is_positive:
+            raise self.fail("update lr: expected a positive number", lr_node.line)
+        params = self.names_list(params_node, "update params", {g.name for g in given}) or ()
+        steps = 1
+        if steps_node is not None:
+            if not isinstance(steps_node, Scalar) or steps_node.kind != "int" or \
+                    not 1 <= int(steps_node.text) <= MAX_UPDATE_STEPS:
+                raise self.fail(f"update steps: expected a whole number from 1 to {MAX_UPDATE_STEPS}",
+                                steps_node.line)
+            steps = int(steps_node.text)
+        return Update(lr, params, steps)
 
     def decimals(self, node: YNode | None) -> int | None:
         if node is None:

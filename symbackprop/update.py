@@ -1,0 +1,53 @@
+"""Gradient-descent steps after the backward pass: w ← w − η · ∂L/∂w, exact, and the loss after.
+
+Each step is a whole derivation at the new numbers (the symbolic preparation is shared), so a
+sheet can show the loss going down and the gradients of the next step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from .derive import Derivation, Prepared, derive, prepare
+from .ops import _check_size
+
+
+@dataclass(frozen=True)
+class ParamStep:
+    """One parameter in one step: its value, its gradient, and its value after the step."""
+
+    name: str
+    before: sp.Expr
+    gradient: sp.Expr
+    after: sp.Expr
+
+
+@dataclass(frozen=True)
+class UpdateStep:
+    """Step ``number``: every parameter updated, and the loss before and after."""
+
+    number: int
+    params: tuple[ParamStep, ...]
+    loss_before: sp.Expr
+    loss_after: sp.Expr
+
+
+def with_updates(d: Derivation, prepared: Prepared | None = None) -> Derivation:
+    """The derivation with the worksheet's ``update:`` steps taken (unchanged without one)."""
+    u = d.worksheet.update
+    if u is None:
+        return d
+    p = prepared or prepare(d.worksheet)
+    steps, current = [], d
+    for number in range(1, u.steps + 1):
+        values = {g.name: g.value for g in current.worksheet.given}
+        params = tuple(ParamStep(n, values[n], current.gradient(n), _check_size(values[n] - u.lr * current.gradient(n)))
+                       for n in u.params)
+        after = {ps.name: ps.after for ps in params}
+        ws = replace(current.worksheet,
+                     given=tuple(replace(g, value=after.get(g.name, g.value)) for g in current.worksheet.given))
+        following = derive(ws, p)
+        steps.append(UpdateStep(number, params, current.forward[d.loss].value, following.forward[d.loss].value))
+        current = following
+    return replace(d, updates=tuple(steps))
