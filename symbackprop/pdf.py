@@ -1,7 +1,8 @@
 """LaTeX to PDF with pdflatex: sandboxed, time-limited, and its errors made readable.
 
 pdflatex runs in a fresh temporary folder, without shell escape and with paranoid file access
-(openin_any=p, openout_any=p: no absolute paths, parent folders or dot files), in nonstop mode,
+(openin_any=p, openout_any=p: no absolute paths, parent folders or dot files; variables of the
+caller's environment that would loosen these are removed), in nonstop mode,
 stopping at the first error; it runs again only when its log asks for it. The PDF's dates and ID
 come from SOURCE_DATE_EPOCH (0 unless set), so the same document gives the same bytes.
 """
@@ -50,8 +51,16 @@ def compile_with_log(tex: str, timeout: float = TIMEOUT) -> tuple[bytes, str]:
         return (folder / "sheet.pdf").read_bytes(), log
 
 
+# Variables that loosen TeX's file access: kpathsea reads NAME.pdflatex and NAME_pdflatex before
+# NAME, and paranoid mode lets TeX read and write absolute paths under TEXMFOUTPUT.
+_LOOSENING = re.compile(r"^(openin_any|openout_any|shell_escape|shell_escape_commands|TEXMFOUTPUT)([._].*)?$")
+
+
 def _environment() -> dict[str, str]:
-    env = dict(os.environ, openin_any="p", openout_any="p", shell_escape="f")
+    """The environment of pdflatex: the caller's, without any variable that loosens the sandbox,
+    and with paranoid file access and no shell escape."""
+    env = {k: v for k, v in os.environ.items() if not _LOOSENING.match(k)}
+    env.update(openin_any="p", openout_any="p", shell_escape="f")
     env.setdefault("SOURCE_DATE_EPOCH", "0")
     return env
 

@@ -1,4 +1,4 @@
-"""Seeded random scalar worksheets, for the oracle tests (a helper module, not a test).
+"""Seeded random scalar worksheets, for the oracle tests (a module of the tests, not a test).
 
 ``generate(seed)`` returns a :class:`RandomGraph`: the worksheet as YAML text plus the same
 computation as a small expression tree of its own, so that each test can rebuild the graph
@@ -14,7 +14,7 @@ Trees are tuples:
 
 What the graphs contain: + - * / **, exp, log, log(x, b) (numeric or a given base), log10,
 sqrt, abs, max, min (2 and 3 arguments), relu, leaky_relu (numeric or a given slope), sigmoid,
-tanh; fan-out (a node used by several later ones), skip connections (operands drawn from the
+tanh, choose (a literal index or a given one); fan-out (a node used by several later ones), skip connections (operands drawn from the
 whole past, not only the last node), shared weights (the same given weight in several linear
 maps), 3 to 12 computed nodes, and small exact given numbers (integers, simple fractions and
 decimals such as 0.1 that are exact in the worksheet and not in binary).
@@ -23,10 +23,15 @@ Domains are guarded by construction: log and sqrt only see arguments that are po
 every real input (t**2 + c, exp(t) + 1, abs(t) + 1, sigmoid(t)), and divisions only have such denominators
 (b**2 + c, 1 + exp(b), 2 + tanh(b)); powers with a fractional or variable exponent only have
 such bases. Magnitudes are kept small (|value| <= 1e4, exp of at most 8), exact rationals
-short, and max/min never tie (so the gradient is defined and torch agrees).
+short, sigmoid and tanh unsaturated (PyTorch's float64 slope 1 − tanh² keeps 12 digits only
+there). ``rational=True`` keeps to the operations that map rationals to rationals (+ - * /,
+whole powers, relu, leaky_relu, abs, max, min, choose), so every value and gradient is a
+rational number that can be compared exactly.
 
 A relu / abs / leaky_relu argument may be exactly 0 (it is sometimes aimed there on purpose:
-``relu(t - k)`` with k the exact value of t): every use of those functions and of max/min is
+``relu(t - k)`` with k the exact value of t), and a max / min of two arguments may tie exactly
+(``max(t, k)``, both k); three or more arguments never tie at the top (the engine's convention
+there differs from PyTorch's, a documented difference tested on its own). Every use of those functions and of max/min is
 returned as a :class:`KinkSite` so that tests can tell, with :func:`kinks_hit`, which sites sit on
 their kink at the given numbers.
 
@@ -42,6 +47,7 @@ from typing import Any, Callable, Mapping
 Tree = tuple
 
 KINK_FUNCTIONS = ("relu", "abs", "max", "min", "leaky_relu")
+SATURATION = {"sigmoid": 8.0, "tanh": 4.0}  # |argument| beyond which the slope (< 1e-3) loses float64 digits
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,18 @@ class RandomGraph:
     kinks: tuple[KinkSite, ...]
     relu_at_zero: Fraction = Fraction(0)
     dead: tuple[str, ...] = ()  # nodes the loss does not depend on
+    rational: bool = False  # only operations that keep rationals rational
 
     @property
     def kinked_nodes(self) -> frozenset[str]:
         """Nodes whose expression passes through relu, abs, max, min or leaky_relu."""
         return frozenset(k.node for k in self.kinks)
+
+    @property
+    def indices(self) -> frozenset[str]:
+        """Given names used as the index of a choose: whole numbers, no gradient flows to them."""
+        return frozenset(t[2][0][1] for tree in self.nodes.values() for t in subtrees(tree)
+                         if t[0] == "call" and t[1] == "choose" and t[2][0][0] == "name")
 
     @property
     def names(self) -> list[str]:
@@ -82,7 +95,7 @@ class RandomGraph:
         return f"seed {self.seed}:\n{self.text}"
 
 
-# -- helpers on trees ---------------------------------------------------------------------------
+# -- functions on trees ---------------------------------------------------------------------------
 
 def N(value: Any) -> Tree:
     return ("num", Fraction(value))
@@ -158,20 +171,69 @@ def kinks_hit(graph: RandomGraph, value_of: Callable[[Tree], Any], tol: Any) -> 
     return hit
 
 
+def subtrees(tree: Tree):
+    yield tree
+    if tree[0] == "call":
+        for a in tree[2]:
+            yield from subtrees(a)
+    elif tree[0] == "neg":
+        yield from subtrees(tree[1])
+    elif tree[0] not in ("num", "name"):
+        yield from subtrees(tree[1])
+        yield from subtrees(tree[2])
+
+
+# What a run of graphs must contain, each at least a few times (see ``census``).
+CENSUS_WANTED = ("exp", "log", "log/2", "log10", "sqrt", "abs", "max", "min", "max/3", "min/3", "relu",
+                 "leaky_relu", "sigmoid", "tanh", "choose", "+", "-", "*", "/", "**", "neg",
+                 "graphs with a given base or slope", "shuffled", "decimal", "shared weight", "fan-out", "skip")
+
+
+def census(g: "RandomGraph") -> dict[str, int]:
+    """What one graph contains: each operation (log/2: with a base; max/3: of three arguments)
+    and each structure (shared weights, fan-out, skip connections, a shuffled file, ...)."""
+    seen: dict[str, int] = {}
+
+    def count(what: str, n: int = 1) -> None:
+        seen[what] = seen.get(what, 0) + n
+
+    for tree in g.nodes.values():
+        for t in subtrees(tree):
+            if t[0] == "call":
+                count(t[1] + ("/2" if t[1] == "log" and len(t[2]) == 2 else ""))
+                if t[1] in ("max", "min"):
+                    count(f"{t[1]}/{len(t[2])}")
+            elif t[0] != "name":
+                count(t[0])
+    trees = list(g.nodes.values())
+    count("graphs with a given base or slope", "alpha" in g.given or "base" in g.given)
+    count("shuffled", g.yaml_order != list(g.nodes))
+    count("decimal", any("." in text for text in g.node_text.values()))
+    count("shared weight", any(sum(w in names_in(t) for t in trees) >= 2 for w in g.given if w.startswith("w")))
+    count("fan-out", any(sum(n in names_in(t) for t in trees) >= 2 for n in g.nodes))
+    count("skip", any(n in names_in(t) for i, t in enumerate(trees) for n in list(g.nodes)[:max(0, i - 2)]))
+    return seen
+
+
 # -- float and exact evaluation, for the generator's own guards -------------------------------------
 
 def _fsig(z: float) -> float:
     return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
 
 
-FLOAT_OPS: dict[str, Callable] = {
-    "num": float,
+# The operators, for any number type with Python's arithmetic (float, mpmath, SymPy).
+ARITHMETIC: dict[str, Callable] = {
     "neg": lambda a: -a,
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
     "/": lambda a, b: a / b,
     "**": lambda a, b: a ** b,
+}
+
+FLOAT_OPS: dict[str, Callable] = {
+    **ARITHMETIC,
+    "num": float,
     "exp": math.exp,
     "log": lambda x, b=None: math.log(x) if b is None else math.log(x) / math.log(b),
     "log10": math.log10,
@@ -183,6 +245,7 @@ FLOAT_OPS: dict[str, Callable] = {
     "leaky_relu": lambda z, a: z if z > 0 else a * z,
     "sigmoid": _fsig,
     "tanh": math.tanh,
+    "choose": lambda y, *p: p[int(y) - 1],
 }
 
 
@@ -207,6 +270,7 @@ EXACT_OPS: dict[str, Callable] = {
     "min": lambda *a: None if None in a else min(a),
     "relu": lambda z: None if z is None else max(z, Fraction(0)),
     "leaky_relu": lambda z, a: None if z is None or a is None else (z if z > 0 else a * z),
+    "choose": lambda y, *p: p[int(y) - 1],
     # transcendental results are treated as not rational (None), even where they happen to be
     **{f: (lambda *a: None) for f in ("exp", "log", "log10", "sqrt", "sigmoid", "tanh")},
 }
@@ -286,9 +350,11 @@ BASES = [Fraction(v) for v in (2, 3, 10, "1/2", 5)]
 
 
 class _Builder:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, rational: bool = False) -> None:
         self.rng = random.Random(seed)
         self.seed = seed
+        self.rational = rational
+        self.index: str | None = None
         self.given: dict[str, Fraction] = {}
         self.nodes: dict[str, Tree] = {}
         self.approx: dict[str, float] = {}
@@ -325,6 +391,23 @@ class _Builder:
             self.slope = self.add_given("alpha", self.rng.choice(SLOPES))
         return V(self.slope)
 
+    def index_term(self, n: int) -> Tree:
+        """The index of a choose of ``n`` options: a literal, or the given name ``y`` (1 or 2)."""
+        if self.rng.random() < 0.5:
+            return N(self.rng.randint(1, n))
+        if self.index is None:
+            self.index = self.add_given("y", Fraction(self.rng.randint(1, 2)))
+        return V(self.index)
+
+    def tie(self, fn: str, a: Tree, b: Tree) -> Tree:
+        """max/min of a and b, often shifted so that the two tie exactly (a kink)."""
+        qa, qb = self.qval(a), self.qval(b)
+        if qa is not None and qb is not None and qa != qb and self.rng.random() < 0.35:
+            return call(fn, a, ("+", b, N(qa - qb)))
+        if qa is not None and self.rng.random() < 0.1:
+            return call(fn, a, N(qa))
+        return call(fn, a, b)
+
     def base_term(self) -> Tree:
         if self.rng.random() < 0.6:
             return N(self.rng.choice(BASES))
@@ -342,7 +425,7 @@ class _Builder:
     def pick(self, exclude: tuple[str, ...] = ()) -> str:
         """An operand: usually a recent node (chains, fan-out), sometimes anything (skips)."""
         nodes = [n for n in self.nodes if n not in exclude]
-        inputs = [g for g in self.given if g not in exclude and g not in (self.slope, self.base)]
+        inputs = [g for g in self.given if g not in exclude and g not in (self.slope, self.base, self.index)]
         unused = [n for n in nodes if self.uses[n] == 0]
         r = self.rng.random()
         if unused and r < 0.45:
@@ -360,7 +443,7 @@ class _Builder:
         rng = self.rng
         tv = self.fval(t)
         tq = self.qval(t)
-        k = rng.randrange(20)
+        k = rng.choice([7, 8, 9, 12, 14, 15, 16, 17]) if self.rational else rng.randrange(20)
         if k == 0:
             return call("exp", t) if tv < 8 else None
         if k == 1:
@@ -407,7 +490,7 @@ class _Builder:
 
     def binary(self, a: Tree, b: Tree) -> Tree | None:
         rng = self.rng
-        k = rng.randrange(16)
+        k = rng.choice([0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 13, 15, 16]) if self.rational else rng.randrange(17)
         if k in (0, 1):
             return ("+", a, b)
         if k == 2:
@@ -421,7 +504,7 @@ class _Builder:
         if k == 7:
             return ("/", a, ("+", N(2), call("tanh", b)))
         if k in (8, 9):
-            return call(rng.choice(["max", "min"]), a, b)
+            return self.tie(rng.choice(["max", "min"]), a, b)
         if k in (10, 11):
             return ("+", ("*", self.weight(), a), b)
         if k == 12:
@@ -430,13 +513,17 @@ class _Builder:
             return ("*", ("**", a, N(2)), b)
         if k == 14:
             return ("-", ("*", a, b), call("tanh", a))
+        if k == 16:
+            return call("choose", self.index_term(2), a, b)
         return call("relu", ("-", a, b))
 
     def ternary(self, a: Tree, b: Tree, c: Tree) -> Tree | None:
         rng = self.rng
-        k = rng.randrange(4)
+        k = rng.randrange(5)
         if k == 0:
             return call(rng.choice(["max", "min"]), a, b, c)
+        if k == 4:
+            return call("choose", self.index_term(3), a, b, c)
         if k == 1:
             return ("+", ("+", ("*", self.weight(), a), ("*", self.weight(), b)), c)
         if k == 2:
@@ -452,15 +539,20 @@ class _Builder:
             return False
         if not math.isfinite(v) or abs(v) > 1e4 or (v != 0 and abs(v) < 1e-6) or not _small(q):
             return False
+        if self.rational and q is None:
+            return False
+        for t in subtrees(tree):  # no saturated sigmoid or tanh: float64 loses the slope's digits there
+            if t[0] == "call" and t[1] in SATURATION and abs(self.fval(t[2][0])) > SATURATION[t[1]]:
+                return False
         for site in kink_sites("", tree):
             vals = [self.fval(x) for x in site.args]
             exact = [self.qval(x) for x in site.args]
             if site.fn in ("max", "min"):
-                # no ties (torch splits a tie, the engine's Max does not): exact or near
-                for i in range(len(vals)):
-                    for j in range(i + 1, len(vals)):
-                        if abs(vals[i] - vals[j]) <= 1e-9 * (1 + abs(vals[i])):
-                            return False
+                # the leading two may tie exactly (a kink), never nearly; three never tie
+                lead = sorted(zip(vals, exact), key=lambda p: p[0], reverse=site.fn == "max")
+                near = [abs(x - lead[0][0]) <= 1e-9 * (1 + abs(lead[0][0])) for x, _ in lead]
+                if near[1] and (lead[0][1] is None or lead[0][1] != lead[1][1]) or len(near) > 2 and near[2]:
+                    return False
             elif abs(vals[0]) < 1e-9 and exact[0] != 0:
                 return False  # near a kink but not on it: finite differences would straddle it
         return True
@@ -497,6 +589,13 @@ class _Builder:
         self.add_node(("+", V(a), ("*", N(2), V(b))))
 
     def loss_tree(self, sinks: list[str]) -> Tree:
+        for _ in range(20):
+            tree = self._loss_tree(sinks)
+            if not self.rational or self.qval(tree) is not None:
+                return tree
+        return ("**", V(sinks[0]), N(2)) if len(sinks) == 1 else ("+", V(sinks[0]), V(sinks[-1]))
+
+    def _loss_tree(self, sinks: list[str]) -> Tree:
         rng = self.rng
         target = N(rng.choice([0, 1, "1/2", -1, "0.2"]))
         if len(sinks) == 1:
@@ -527,11 +626,12 @@ class _Builder:
         return ("+", total, ("*", N("0.1"), ("**", terms[-1], N(2))))
 
 
-def generate(seed: int, *, min_nodes: int = 3, max_nodes: int = 12) -> RandomGraph:
-    """A random worksheet, the same for the same seed (``random.Random(seed)``).
+def generate(seed: int, *, min_nodes: int = 3, max_nodes: int = 12, rational: bool = False) -> RandomGraph:
+    """A random worksheet, the same for the same arguments (``random.Random(seed)``).
 
-    ``min_nodes``..``max_nodes`` computed nodes, the loss included."""
-    b = _Builder(seed)
+    ``min_nodes``..``max_nodes`` computed nodes, the loss included; ``rational``: rational
+    operations only."""
+    b = _Builder(seed, rational)
     rng = b.rng
     for i in range(rng.randint(1, 4)):
         b.add_given(f"x{i + 1}", rng.choice(GIVEN_VALUES))
@@ -598,6 +698,7 @@ def generate(seed: int, *, min_nodes: int = 3, max_nodes: int = 12) -> RandomGra
         loss=loss_name,
         kinks=kinks,
         dead=dead,
+        rational=rational,
     )
 
 
