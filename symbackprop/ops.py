@@ -167,6 +167,13 @@ def _check_size(value: sp.Expr) -> sp.Expr:
     return value
 
 
+def _is_zero(x: sp.Expr) -> bool:
+    """Zero, also when written so that SymPy cannot tell at once (log(4) - 2 log(2))."""
+    if x.is_zero is not None:
+        return bool(x.is_zero)
+    return bool(x.is_number) and x.equals(0) is True
+
+
 def _pow(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
     if exponent.is_Integer and abs(int(exponent)) > MAX_EXPONENT:
         raise EvaluationError(f"the exponent {exponent} is too large (at most {MAX_EXPONENT})")
@@ -174,7 +181,7 @@ def _pow(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
         bits = max(int(base.p).bit_length(), int(base.q).bit_length())
         if bits * abs(exponent) > MAX_BITS:
             raise EvaluationError("a power is too large to write down exactly")
-    if base == 0 and _is_known_number(exponent) and exponent.is_negative:
+    if _is_known_number(exponent) and exponent.is_negative and _is_zero(base):
         raise EvaluationError("division by zero (0 to a negative power)")
     if _is_known_number(base) and base.is_negative and exponent.is_Rational and not exponent.is_Integer:
         raise EvaluationError(f"a fractional power of the negative number {base}")
@@ -182,7 +189,7 @@ def _pow(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
 
 
 def _div(a: sp.Expr, b: sp.Expr) -> sp.Expr:
-    if b.is_zero:
+    if _is_zero(b):
         raise EvaluationError("division by zero")
     return _check_size(a / b)
 

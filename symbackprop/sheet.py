@@ -430,7 +430,7 @@ class _Layout:
         for k in self.d.kinks:
             out.append(f"In ${self.partial(k.child, k.name)}$ the step's argument "
                        f"${self.tex(k.argument)}$ is exactly $0$ at the given numbers: "
-                       f"the convention used there is the value ${self.tex(k.used)}$ (PyTorch's).")
+                       f"the convention used there is the value ${self.tex(k.used)}$.")
         for n in self.d.wrt:
             if n not in self.d.adjoints:
                 out.append(f"${self.loss_tex}$ does not depend on ${self.name(n)}$, so ${self.grad(n)} = 0$.")

@@ -139,6 +139,8 @@ NUMBER_CASES = [
     ("log10-of-negative", "given:\n  x: -2\nnodes:\n  a: x*x\n  b: log10(-a)\n", "b: log10", "log", "non-positive"),
     ("division-by-zero", "given:\n  x: 1\nnodes:\n  a: 1/(x - 1)\n", "a: 1/", "division by zero"),
     ("zero-to-negative-power", "given:\n  x: 0\nnodes:\n  a: x**-2\n", "a: x**", "division by zero"),
+    ("zero-written-with-logs", "given:\n  x: log(4)\n  w: 2*log(2)\nnodes:\n  a: 1/(x - w)\n", "a: 1/",
+     "division by zero"),
     ("sqrt-of-negative", "given:\n  x: -4\nnodes:\n  a: sqrt(x)\n", "a: sqrt", "square root", "-4"),
     ("fractional-power-of-negative", "given:\n  x: -8\nnodes:\n  a: x**(1/3)\n", "a: x**", "fractional power"),
     ("derivative-undefined", "given:\n  x: 0\nnodes:\n  a: sqrt(x)\n", "a: sqrt", "undefined"),
