@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from functools import partial
 from pathlib import Path
 
 from . import worksheet as W
-from .answer_text import read_answer
-from .check import CheckReport, check_text
 from .derive import Derivation, derive
 from .jsonout import as_dict, to_json
 from .pdf import compile_pdf
 from .render import render
 from .sheet import Sheet, layout
 from .update import with_updates
-from .variants import Variant, plan, run
+
+if TYPE_CHECKING:  # check and variants are imported when used: solve starts without them
+    from .check import CheckReport
+    from .variants import Variant
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ def variants(source: str | Path | W.Worksheet, n: int, seed: int, notation: str 
              templates: str | Path | None = None) -> list[Solution]:
     """Variants 1..n of a worksheet with a ``random:`` block, as ``symbackprop variants --seed SEED``
     draws them (variant k does not depend on n); ``solve`` of the worksheet itself is variant 0."""
+    from .variants import plan, run
+
     job = partial(_variant_solution, notation, str(templates) if templates else None)
     return run(plan(worksheet(source), seed), [str(i) for i in range(1, n + 1)], job, jobs=1).results
 
@@ -90,6 +94,9 @@ def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str
     """Check a handwritten derivation against a worksheet: ``answer`` is a path (a Path, read with
     the size and encoding checks) or the Markdown/LaTeX text itself. Every equation chain becomes a
     claim with a verdict (correct, wrong, ecf, unreadable, unknown) and, when wrong, a diagnosis."""
+    from .answer_text import read_answer
+    from .check import check_text
+
     text = read_answer(answer) if isinstance(answer, Path) else answer
     name = answer_name or (str(answer) if isinstance(answer, Path) else "<answer>")
     return check_text(derive(worksheet(source)), text, name)

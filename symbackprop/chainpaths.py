@@ -4,7 +4,7 @@ edge towards the loss must be taken once — a missing one is a path dropped at 
 """
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import sympy as sp
 

@@ -8,7 +8,7 @@ fits, ``\\hat{y}`` for ``yhat``, OCR's ``o`` for 0 in a subscript — then throu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 import sympy as sp
 

@@ -6,21 +6,16 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
 
 import click
 
 from . import __version__
-from .api import Solution, check as check_answer, solve as solve_worksheet
-from .checkreport import to_document, to_json, to_text
-from .doctor import report as doctor_report
+from .api import Solution, solve as solve_worksheet
 from .errors import ExpressionError, LatexError, SymbackpropError
 from .expr import exact_number
 from .pdf import compile_pdf
-from .roster import read_roster
-from .stress import stress as stress_report
-from .variantdir import FORMATS, SHEETS, Request, write as write_variants
-from .variants import plan as variant_plan, warnings as variant_warnings
 from .worksheet import load
 
 if TYPE_CHECKING:
@@ -145,6 +140,7 @@ def exercise(worksheet: str, fmt: str, output: str | None, notation: str | None,
 @cli.command()
 def doctor() -> None:
     """List the optional tools (pdflatex, poppler, ...) and TeX packages found, with their versions."""
+    from .doctor import report as doctor_report
     click.echo(doctor_report(), nl=False)
 
 
@@ -218,6 +214,10 @@ def variants(worksheet: str, count: int | None, roster: str | None, seed: int, o
              sheets: str, moodle: bool, qti: bool, ask: str | None, tolerance: str, notation: str | None,
              templates: str | None, jobs: int) -> None:
     """Write a class's variants of WORKSHEET: for each an exercise and a solution sheet, and the answer key."""
+    # The commands beyond solve import their modules when they run, so that solve starts fast.
+    from .roster import read_roster
+    from .variantdir import FORMATS, SHEETS, Request, write as write_variants
+    from .variants import plan as variant_plan, warnings as variant_warnings
     if (count is None) == (roster is None):
         raise SymbackpropError("give either -n N (variants 1 to N) or --roster FILE (a variant per student)",
                                worksheet)
@@ -241,6 +241,8 @@ def variants(worksheet: str, count: int | None, roster: str | None, seed: int, o
               help="Processes; 0: one per core from 40 variants.")
 def stress(worksheet: str, count: int, seed: int, output: str | None, jobs: int) -> None:
     """Draw many variants of WORKSHEET and report rejections, ranges, kinks and degenerate variants."""
+    from .stress import stress as stress_report
+    from .variants import plan as variant_plan
     p = variant_plan(load(worksheet), seed)
     with progress(count) as bar:
         report = stress_report(p, count, jobs, bar)
@@ -265,6 +267,8 @@ Examples:
 def check(worksheet: str, answer: str, fmt: str, output: str | None) -> None:
     """Check the derivation in ANSWER (Markdown with $$ math, or LaTeX) against WORKSHEET, line by line.
     Exit code 0: every readable claim is right; 1: a mistake was found; 2: bad input."""
+    from .api import check as check_answer
+    from .checkreport import to_document, to_json, to_text
     report = check_answer(Path(worksheet), Path(answer))
     if fmt == "json":
         text = to_json(report)

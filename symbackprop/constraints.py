@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Mapping, Union
+from typing import TYPE_CHECKING, Union
+from collections.abc import Callable, Mapping
 
 import sympy as sp
 
@@ -59,7 +60,7 @@ class Logic:
     """``and`` / ``or`` of conditions, or ``not`` of one."""
 
     op: str
-    items: tuple["Test", ...]
+    items: tuple[Test, ...]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
 import sympy as sp
 

@@ -11,7 +11,7 @@ class SymbackpropError(Exception):
         self.file = file
         self.line = line
 
-    def located(self, file: str | None = None, line: int | None = None) -> "SymbackpropError":
+    def located(self, file: str | None = None, line: int | None = None) -> SymbackpropError:
         """Fill in the place where a lower layer did not know it."""
         if self.file is None:
             self.file = file

@@ -1,7 +1,7 @@
 """Turning an expression tree into a SymPy expression, with names bound to symbols or numbers."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import sympy as sp
 

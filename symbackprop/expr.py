@@ -39,7 +39,7 @@ class Apply:
     """An operator (``+ - * / ** neg``) or a function of the language applied to arguments."""
 
     op: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
 
 
 @dataclass(frozen=True)

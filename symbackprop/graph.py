@@ -4,7 +4,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import expr as E
 from .errors import WorksheetError

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from types import MappingProxyType
 from itertools import accumulate, combinations
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 GAP_X = 1.1  # the least horizontal room between two layers
 LABEL_GAP_X = 1.9  # the same where edges carry labels

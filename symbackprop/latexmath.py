@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Union
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -71,14 +72,14 @@ class Op:
     """An operator (``+ * / ^ neg apply prime``) or a function (``log exp sqrt sigma …``)."""
 
     op: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Cases:
     """``\\begin{cases} v & cond \\\\ … \\end{cases}``; a condition None is "else"."""
 
-    rows: tuple[tuple["Node", tuple["Node", str, "Node"] | None], ...]
+    rows: tuple[tuple[Node, tuple[Node, str, Node] | None], ...]
 
 
 Node = Union[Num, Atom, Deriv, Grad, Op, Cases]
@@ -588,7 +589,7 @@ def _only_atom(tokens: list[Token]) -> Atom | None:
 
 
 # -- to SymPy --------------------------------------------------------------------------------
-Resolve = Callable[[Union[Atom, Deriv, Grad]], sp.Expr]
+Resolve = Callable[[Atom | Deriv | Grad], sp.Expr]
 RELOPS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
 
 

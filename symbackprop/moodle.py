@@ -8,7 +8,7 @@ with xml.etree so that it is always well-formed.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Sequence
+from collections.abc import Sequence
 
 from .lms import Asked, Item
 

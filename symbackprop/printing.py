@@ -7,7 +7,7 @@ it was written (with numbers substituted when asked), and ``SheetPrinter`` print
 from __future__ import annotations
 
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -140,13 +140,44 @@ def tree_latex(tree: E.Expr, name_latex: Callable[[str], str], printer: SheetPri
 
 def tree_terms(tree: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> tuple[str, ...]:
     """The top-level terms of a sum (after the first, each carries its sign), for line breaking."""
+    return tuple(_term(op, t, i == 0, name_latex, printer) for i, (op, t) in enumerate(_summands(tree)))
+
+
+def tree_terms_with(tree: E.Expr, name: str, name_latex: Callable[[str], str], printer: SheetPrinter,
+                    most: int = 4) -> tuple[str, ...]:
+    """A sum of more than ``most`` terms as the terms that mention ``name``, the others written
+    ``\\cdots`` (∂/∂h (⋯ + v h + ⋯)), as a hand differentiates one term of a wide layer; any
+    other expression whole."""
+    parts = _summands(tree)
+    keep = [i for i, (_, t) in enumerate(parts) if name in E.names(t)]
+    if len(parts) <= most or not keep:
+        return tree_terms(tree, name_latex, printer)
+    out: list[str] = []
+    previous = -1
+    for i in keep:
+        if i > previous + 1:  # terms left out before this one
+            out.append(r"+ \cdots" if out else r"\cdots")
+        out.append(_term(parts[i][0], parts[i][1], not out, name_latex, printer))
+        previous = i
+    if previous < len(parts) - 1:
+        out.append(r"+ \cdots")
+    return tuple(out)
+
+
+def _summands(tree: E.Expr) -> list[tuple[str, E.Expr]]:
+    """A sum as (sign, term) pairs in the order written; anything else as one term."""
     if isinstance(tree, E.Apply) and tree.op in ("+", "-"):
-        left = tree_terms(tree.args[0], name_latex, printer)
-        right, prec = _tree(tree.args[1], name_latex, printer)
-        if prec == NEG or (tree.op == "-" and prec <= ADD):
-            right = r"\left(" + right + r"\right)"
-        return left + (("+ " if tree.op == "+" else "- ") + right,)
-    return (tree_latex(tree, name_latex, printer),)
+        return _summands(tree.args[0]) + [(tree.op, tree.args[1])]
+    return [("+", tree)]
+
+
+def _term(op: str, tree: E.Expr, first: bool, name_latex: Callable[[str], str], printer: SheetPrinter) -> str:
+    tex, prec = _tree(tree, name_latex, printer)
+    if first:
+        return tex if op == "+" else "- " + (r"\left(" + tex + r"\right)" if prec <= ADD else tex)
+    if prec == NEG or (op == "-" and prec <= ADD):
+        tex = r"\left(" + tex + r"\right)"
+    return ("+ " if op == "+" else "- ") + tex
 
 
 def _wrap(text: str, prec: int, above: int) -> str:

@@ -12,7 +12,7 @@ import hashlib
 import io
 import xml.etree.ElementTree as ET
 import zipfile
-from typing import Sequence
+from collections.abc import Sequence
 
 from .lms import Item
 

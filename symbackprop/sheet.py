@@ -16,7 +16,7 @@ from .derive import Derivation, adjoint_symbol
 from .evaluate import evaluate, symbol
 from .figure import Figure, build as build_figure
 from .ops import Conventions
-from .printing import SheetPrinter, default_name_latex, tree_latex, tree_terms
+from .printing import SheetPrinter, default_name_latex, tree_latex, tree_terms, tree_terms_with
 
 WIDTH = 60  # estimated width of one line of display math, in characters
 
@@ -190,7 +190,6 @@ class _Layout:
         self.numbers = {n: d.forward[n].value for n in d.graph.order if d.forward[n].value.is_number}
         self.conventions = Conventions(ws.relu_at_zero)
         self.defs = {n.name: n for n in ws.nodes}
-        self.definitions_tex: dict[str, str] = {}
 
     # -- names ----------------------------------------------------------------------------
     def name(self, n: str) -> str:
@@ -310,9 +309,7 @@ class _Layout:
 
     def differentiate(self, child: str, name: str) -> str:
         """∂/∂name (the definition of child), as written in the worksheet."""
-        body = self.definitions_tex.get(child)
-        if body is None:  # a wide layer differentiates one definition once per parent: print it once
-            body = self.definitions_tex[child] = tree_latex(self.defs[child].expr, self.name, self.printer)
+        body = " ".join(tree_terms_with(self.defs[child].expr, name, self.name, self.printer))
         return r"\frac{\partial}{\partial " + self.name(name) + r"}\left(" + body + r"\right)"
 
     def local(self, child: str, name: str, local: sp.Expr, local_value: sp.Expr) -> Equation:

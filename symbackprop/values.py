@@ -4,7 +4,7 @@ an expression with free symbols (a symbolic worksheet) at eight fixed rational p
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import sympy as sp
 

@@ -17,7 +17,8 @@ import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Generic, TypeVar
+from collections.abc import Callable, Sequence
 
 import sympy as sp
 
@@ -78,7 +79,7 @@ class Tally:
     rejected: Counter = field(default_factory=Counter)
     example: str = ""  # the first undefined value met, for the message
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: Tally) -> None:
         self.draws += other.draws
         self.rejected.update(other.rejected)
         self.example = self.example or other.example
@@ -98,7 +99,7 @@ class Outcome(Generic[T]):
 
 def stream(seed: int, key: str) -> random.Random:
     """The random stream of one variant: SHA-256 of the seed and the key."""
-    digest = hashlib.sha256(f"symbackprop variant\0{seed}\0{key}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"symbackprop variant\0{seed}\0{key}".encode()).digest()
     return random.Random(int.from_bytes(digest, "big"))
 
 

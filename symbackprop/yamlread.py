@@ -26,7 +26,7 @@ class Scalar:
 
 @dataclass(frozen=True)
 class Seq:
-    items: tuple["YNode", ...]
+    items: tuple[YNode, ...]
     line: int
 
 
@@ -34,10 +34,10 @@ class Seq:
 class Map:
     """A mapping in file order: (key text, key line, value)."""
 
-    entries: tuple[tuple[str, int, "YNode"], ...]
+    entries: tuple[tuple[str, int, YNode], ...]
     line: int
 
-    def get(self, key: str) -> "YNode | None":
+    def get(self, key: str) -> YNode | None:
         for k, _, v in self.entries:
             if k == key:
                 return v

@@ -23,7 +23,8 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
+from collections.abc import Callable, Iterable
 
 import mpmath
 import sympy as sp

@@ -14,7 +14,8 @@ Trees are tuples:
 
 What the graphs contain: + - * / **, exp, log, log(x, b) (numeric or a given base), log10,
 sqrt, abs, max, min (2 and 3 arguments), relu, leaky_relu (numeric or a given slope), sigmoid,
-tanh, choose (a literal index or a given one); fan-out (a node used by several later ones), skip connections (operands drawn from the
+tanh, choose (a literal index or a given one); fan-out (a node used by several later ones),
+skip connections (operands drawn from the
 whole past, not only the last node), shared weights (the same given weight in several linear
 maps), 3 to 12 computed nodes, and small exact given numbers (integers, simple fractions and
 decimals such as 0.1 that are exact in the worksheet and not in binary).
@@ -42,7 +43,8 @@ import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 Tree = tuple
 
@@ -189,7 +191,7 @@ CENSUS_WANTED = ("exp", "log", "log/2", "log10", "sqrt", "abs", "max", "min", "m
                  "graphs with a given base or slope", "shuffled", "decimal", "shared weight", "fan-out", "skip")
 
 
-def census(g: "RandomGraph") -> dict[str, int]:
+def census(g: RandomGraph) -> dict[str, int]:
     """What one graph contains: each operation (log/2: with a base; max/3: of three arguments)
     and each structure (shared weights, fan-out, skip connections, a shuffled file, ...)."""
     seen: dict[str, int] = {}

@@ -163,6 +163,6 @@ def test_layout_has_no_overlaps(seed) -> None:
         assert not any(overlap(a, r, 0.01) for r in rects), a
         for b in placed[i + 1:]:
             assert not overlap(a, b, 0.01), (a, b)
-    for (tail, head), source in zip(edges, d.sources):
+    for (tail, _head), source in zip(edges, d.sources):
         assert source == tail or copies[source] == tail
     assert max(x + boxes[copies.get(n, n)].half for n, (x, _) in d.at.items()) <= MAX_WIDTH * SHRINK

@@ -88,7 +88,7 @@ def check(seed: int) -> Report:
     return report
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reports() -> dict[int, Report]:
     """All 200 graphs, on 2 processes."""
     return on_workers(check, SEEDS)

@@ -39,7 +39,8 @@ def test_001_sheet_shows_both_paths_of_b1() -> None:
     md = solve(WORKSHEETS / "001_linear_network.yaml").markdown()
     assert "$B_{1}$ feeds $C_{1}$ and $C_{2}$: its gradient is the sum over both paths." in md
     assert r"\left(2\right)\left(1\right) + \left(-2\right)\left(-1\right)" in md
-    assert r"B_{1} &= w_{1} A_{1} + w_{2} A_{2} = \left(-2\right) \left(-1\right) + \left(1\right) \left(1\right) = 2 + 1 = 3" in md
+    assert (r"B_{1} &= w_{1} A_{1} + w_{2} A_{2} = \left(-2\right) \left(-1\right) + \left(1\right) \left(1\right)"
+            r" = 2 + 1 = 3") in md
     assert r"\boxed{4}" in md
 
 
@@ -92,7 +93,8 @@ def test_json_contract(path) -> None:
         assert isinstance(value, str) and "." not in value.replace("/d", "")  # exact, never a float
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (apt-get install texlive-latex-recommended)")
+@pytest.mark.skipif(shutil.which("pdflatex") is None,
+                    reason="pdflatex is not installed (apt-get install texlive-latex-recommended)")
 @pytest.mark.parametrize("path", worksheets(), ids=lambda p: p.stem)
 def test_every_sheet_compiles_without_overfull_lines(path, tmp_path) -> None:
     tex = tmp_path / "sheet.tex"
@@ -104,3 +106,12 @@ def test_every_sheet_compiles_without_overfull_lines(path, tmp_path) -> None:
     assert (tmp_path / "sheet.pdf").stat().st_size > 1000
     overfull = [line for line in log.splitlines() if line.startswith("Overfull")]
     assert not overfull, overfull
+
+
+def test_a_wide_sum_is_differentiated_at_its_own_terms() -> None:
+    """Beyond four terms, ∂/∂x of a sum writes the terms with x and ⋯ for the rest, as a hand does."""
+    md = solve("given: {a: 1, b: 2, c: 3, d: 4, e: 5, w: 2}\nnodes:\n  z: a*w + b - c*w + d + e\n  L: z**2\n").markdown()
+    assert r"\frac{\partial}{\partial w}\left(a w + \cdots - c w + \cdots\right) = a - c = 1 - 3 = -2" in md
+    assert r"\frac{\partial}{\partial b}\left(\cdots + b + \cdots\right) = 1" in md
+    assert r"\frac{\partial}{\partial a}\left(a w + \cdots\right) = w = 2" in md
+    assert r"z &= a w + b - c w + d + e" in md  # the forward pass still writes the whole sum

@@ -170,7 +170,7 @@ def check(seed: int) -> Outcome:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def outcomes() -> dict[int, Outcome]:
     return on_workers(check, SEEDS, chunksize=20)
 

@@ -55,8 +55,10 @@ def forty_lines() -> str:
              r"$$\frac{\partial L}{\partial C_1} = \frac{\partial L}{\partial D} w_9 = 2$$",
              r"$$\frac{\partial L}{\partial C_2} = \frac{\partial L}{\partial D} w_{10} = -2$$",
              r"$$\frac{\partial L}{\partial B_1} = \frac{\partial L}{\partial C_1} w_5 = 2$$",
-             r"$$\frac{\partial L}{\partial B_2} = \frac{\partial L}{\partial C_1} w_6 + \frac{\partial L}{\partial C_2} w_8 = -4$$",
-             r"$$\frac{\partial L}{\partial A_1} = \frac{\partial L}{\partial B_1} w_1 + \frac{\partial L}{\partial B_2} w_3 = -8$$",
+             r"$$\frac{\partial L}{\partial B_2} = \frac{\partial L}{\partial C_1} w_6"
+             r" + \frac{\partial L}{\partial C_2} w_8 = -4$$",
+             r"$$\frac{\partial L}{\partial A_1} = \frac{\partial L}{\partial B_1} w_1"
+             r" + \frac{\partial L}{\partial B_2} w_3 = -8$$",
              r"$$\frac{\partial L}{\partial A_2} = 3$$"]
     return "\n\n".join((lines * 4)[:40]) + "\n"
 
