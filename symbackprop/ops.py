@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 
 import sympy as sp
+from sympy.core.logic import fuzzy_and
 from mpmath.libmp import prec_to_dps
 from sympy.printing.latex import LatexPrinter
 
@@ -203,17 +204,70 @@ def _log(x: sp.Expr, base: sp.Expr | None = None) -> sp.Expr:
     return sp.log(x) if base is None else sp.log(x) / sp.log(base)
 
 
-def _extreme(cls: type[sp.Max] | type[sp.Min], args: Sequence[sp.Expr]) -> sp.Expr:
-    """max or min; SymPy refuses (ValueError) a number it cannot order, such as log(4) - 2 log(2),
-    which is 0 written so that no finite precision decides its sign."""
+class _Pair(sp.Function):
+    """max or min of two arguments, its derivative a step with ½ at a tie (PyTorch's
+    torch.maximum / torch.minimum). max(a, b, c) is folded in the written order,
+    max(max(a, b), c), as PyTorch folds it: at a tie of three the gradients are ¼, ¼ and ½ and
+    sum to 1 (SymPy's n-ary Max gives each ½)."""
+
+    nargs = 2
+    exact: type[sp.Max] | type[sp.Min]
+    word: str
+
+    @classmethod
+    def eval(cls, x: sp.Expr, y: sp.Expr) -> sp.Expr | None:
+        if x.is_number and y.is_number:
+            return _pick(cls.exact, cls.word, x, y)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x, y = self.args if argindex == 1 else reversed(self.args)
+        return sp.Heaviside(x - y if self.exact is sp.Max else y - x, sp.S.Half)
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.exact(*self.args).evalf(prec_to_dps(prec))
+
+    def _eval_is_real(self) -> bool | None:
+        return fuzzy_and(a.is_real for a in self.args)
+
+    def flat(self) -> list[sp.Expr]:
+        """The arguments as written: max(max(a, b), c) → a, b, c."""
+        first, last = self.args
+        return (first.flat() if type(first) is type(self) else [first]) + [last]
+
+    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
+        args = ", ".join(printer._print(a) for a in self.flat())
+        return r"\%s%s\left(%s\right)" % (self.word, _power(exp), args)
+
+    def _sympystr(self, printer) -> str:
+        return "%s(%s)" % (self.word, ", ".join(printer._print(a) for a in self.flat()))
+
+
+class Maximum(_Pair):
+    exact, word = sp.Max, "max"
+
+
+class Minimum(_Pair):
+    exact, word = sp.Min, "min"
+
+
+def _pick(cls: type[sp.Max] | type[sp.Min], name: str, x: sp.Expr, y: sp.Expr) -> sp.Expr:
+    """The larger (smaller) of two numbers; SymPy refuses (ValueError) a number it cannot order,
+    such as log(4) - 2 log(2), which is 0 written so that no finite precision decides its sign."""
     try:
-        return cls(*args)
+        return cls(x, y)
     except ValueError:
-        name = "max" if cls is sp.Max else "min"
-        undecided = next((a for a in args if a.is_number and not a.is_comparable), None)
+        undecided = next((a for a in (x, y) if not a.is_comparable), None)
         raise EvaluationError(f"{name}: the order of its arguments cannot be decided at the given numbers"
                               + (f" ({undecided} cannot be compared; write it more simply)" if undecided is not None
                                  else "")) from None
+
+
+def _fold(cls: type[_Pair], args: Sequence[sp.Expr]) -> sp.Expr:
+    out = args[0]
+    for a in args[1:]:
+        out = cls(out, a)
+    return out
 
 
 def _sqrt(x: sp.Expr) -> sp.Expr:
@@ -249,8 +303,8 @@ FUNCTIONS: dict[str, Function] = {
         Function("log10", (1,), lambda x: _log(x, sp.Integer(10)), lambda a: r"\log_{10}" + _paren(a[0])),
         Function("sqrt", (1,), _sqrt, lambda a: r"\sqrt{" + a[0] + "}"),
         Function("abs", (1,), sp.Abs, lambda a: r"\left|" + a[0] + r"\right|"),
-        Function("max", None, lambda *a: _extreme(sp.Max, a), _fn(r"\max")),
-        Function("min", None, lambda *a: _extreme(sp.Min, a), _fn(r"\min")),
+        Function("max", None, lambda *a: _fold(Maximum, a), _fn(r"\max")),
+        Function("min", None, lambda *a: _fold(Minimum, a), _fn(r"\min")),
         Function("relu", (1,), None, _fn(r"\operatorname{relu}")),  # builder needs the convention
         Function("leaky_relu", (2,), None, _fn(r"\operatorname{leaky\,relu}")),
         Function("sigmoid", (1,), Sigmoid, _fn(r"\sigma")),

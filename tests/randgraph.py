@@ -31,8 +31,8 @@ rational number that can be compared exactly.
 
 A relu / abs / leaky_relu argument may be exactly 0 (it is sometimes aimed there on purpose:
 ``relu(t - k)`` with k the exact value of t), and a max / min of two arguments may tie exactly
-(``max(t, k)``, both k); three or more arguments never tie at the top (the engine's convention
-there differs from PyTorch's, a documented difference tested on its own). Every use of those functions and of max/min is
+(``max(t, k)``, both k); three or more arguments never tie at the top (that case is tested on
+its own, in tests/test_torch.py). Every use of those functions and of max/min is
 returned as a :class:`KinkSite` so that tests can tell, with :func:`kinks_hit`, which sites sit on
 their kink at the given numbers.
 

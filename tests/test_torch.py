@@ -11,8 +11,9 @@ value and every gradient:
 Kinks are compared, not skipped: the generator aims relu, abs and leaky_relu arguments at 0 and
 makes max / min of two arguments tie exactly. The engine's conventions are PyTorch's there:
 relu'(0) = 0, abs'(0) = 0 (torch's sgn(0)), leaky_relu'(0) = the negative slope, a tie of two
-in max / min splits the gradient ½ and ½ (torch.maximum, torch.minimum). A tie of three or more
-differs from PyTorch and is pinned by its own test below (README, "Guarantees").
+in max / min splits the gradient ½ and ½ (torch.maximum, torch.minimum), and max / min of three
+or more arguments is folded in the written order as torch.maximum folds it (¼, ¼, ½ at a tie of
+three; its own test below).
 
 SYMBACKPROP_GRAPHS=10000 python -m pytest tests/test_torch.py runs more graphs.
 """
@@ -240,19 +241,16 @@ def test_conventions_at_kinks_are_torchs():
 
 
 @needs_torch
-def test_a_tie_of_three_differs_from_torch_as_documented():
-    """max / min of three or more arguments tied at the top: the engine gives each tied argument
-    ½ (SymPy's Heaviside(0) in d max(a, b, c)/da = H(a − max(b, c))), so the gradients sum to
-    3/2; torch.maximum folded pairwise gives ¼, ¼, ½ and torch.amax ⅓ each. Documented in the
-    README ("Guarantees"); this test fails when the engine changes, so that the text is updated."""
-    d = derive(loads("given: {a: 1, b: 1, c: 1}\nnodes:\n  L: max(a, b, c)\n", "tie.yaml"))
-    assert [d.gradient(n) for n in "abc"] == [sp.Rational(1, 2)] * 3
+def test_a_tie_of_three_is_split_as_torch_folds_it():
+    """max / min of three or more arguments is folded in the written order, max(max(a, b), c), as
+    torch.maximum folds it: at a tie of three the gradients are ¼, ¼ and ½ and sum to 1
+    (SymPy's n-ary Max would give each ½). torch.amax splits ⅓ each: a convention of its own."""
+    d = derive(loads("given: {a: 1, b: 1, c: 1}\nnodes:\n  L: max(a, b, c)\n  M: min(a, b, c)\n"
+                     "  S: L + 2*M\nloss: S\n", "tie.yaml"))
+    assert [d.gradient(n) for n in "abc"] == [sp.Rational(3, 4), sp.Rational(3, 4), sp.Rational(3, 2)]
     a, b, c = (torch.tensor(1.0, dtype=torch.float64, requires_grad=True) for _ in range(3))
-    torch.maximum(torch.maximum(a, b), c).backward()
-    assert [t.grad.item() for t in (a, b, c)] == [0.25, 0.25, 0.5]
-    a, b, c = (torch.tensor(1.0, dtype=torch.float64, requires_grad=True) for _ in range(3))
-    torch.stack([a, b, c]).amax().backward()
-    assert [t.grad.item() for t in (a, b, c)] == pytest.approx([1 / 3] * 3)
+    (torch.maximum(torch.maximum(a, b), c) + 2 * torch.minimum(torch.minimum(a, b), c)).backward()
+    assert [t.grad.item() for t in (a, b, c)] == [0.75, 0.75, 1.5]
 
 
 def test_the_comparison_can_fail():
