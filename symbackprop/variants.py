@@ -26,6 +26,7 @@ from .constraints import environment, holds
 from .derive import Derivation, Prepared, derive, prepare
 from .errors import EvaluationError, SymbackpropError, WorksheetError
 from .random_spec import space_size
+from .update import with_updates
 from .worksheet import Worksheet
 
 MAX_DRAWS = 1000  # candidates of one variant's stream before giving up
@@ -120,7 +121,7 @@ def attempt(p: Plan, key: str, values: Values, tally: Tally) -> Variant | None:
     ws = variant_worksheet(p, key, values)
     tally.draws += 1
     try:
-        d = derive(ws, p.prepared)
+        d = with_updates(derive(ws, p.prepared), p.prepared)  # a class's sheets show the update: steps too
     except EvaluationError as exc:
         tally.rejected[UNDEFINED] += 1
         tally.example = tally.example or exc.message + (f" (line {exc.line})" if exc.line else "")

@@ -79,3 +79,13 @@ def test_one_step_equals_torch_sgd() -> None:
     assert after["w"] == pytest.approx(w.item(), rel=1e-12) and after["b"] == pytest.approx(b.item(), rel=1e-12)
     with torch.no_grad():
         assert float(d.updates[0].loss_after) == pytest.approx(((torch.sigmoid(w * 0.5 + b) - 1) ** 2).item(), rel=1e-12)
+
+
+def test_class_variants_take_the_steps_at_their_own_numbers() -> None:
+    from symbackprop.api import variants
+
+    text = (WORKSHEETS / "001_linear_network_random.yaml").read_text() + "update:\n  lr: 0.1\n  params: [w1]\n"
+    for v in variants(text, 3, seed=1):
+        step = v.derivation.updates[0].params[0]
+        assert step.after == step.before - sp.Rational(1, 10) * v.derivation.gradient("w1")
+        assert "## Gradient descent" in v.markdown()
