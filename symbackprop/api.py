@@ -1,13 +1,15 @@
 """The library API a notebook calls: ``solve(path)`` gives a Solution that shows itself."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from functools import partial
 from pathlib import Path
 
 from . import worksheet as W
 from .derive import Derivation, derive
+from .errors import SymbackpropError
+from .matderive import MatrixDerivation, derive_matrices
 from .jsonout import as_dict, to_json
 from .pdf import compile_pdf
 from .render import render
@@ -21,9 +23,9 @@ if TYPE_CHECKING:  # check and variants are imported when used: solve starts wit
 
 @dataclass(frozen=True)
 class Solution:
-    """A worked solution: the derivation, its sheet, and its renderings."""
+    """A worked solution: the derivation (scalar, or in matrices), its sheet, and its renderings."""
 
-    derivation: Derivation
+    derivation: Derivation | MatrixDerivation
     sheet: Sheet
     templates: str | None = None
 
@@ -60,11 +62,26 @@ class Solution:
 
 
 def solve(source: str | Path | W.Worksheet, notation: str | None = None,
-          templates: str | Path | None = None, figure: bool = True, figure_values: bool = False) -> Solution:
+          templates: str | Path | None = None, figure: bool = True, figure_values: bool = False,
+          expand: tuple[str, ...] = ()) -> Solution:
     """Solve a worksheet given as a path, as YAML text, or as a loaded Worksheet; ``figure`` draws
-    the graph on the sheets, ``figure_values`` writes each value and gradient in it."""
-    d = with_updates(derive(worksheet(source)))
-    return Solution(d, layout(d, notation, figure, figure_values), str(templates) if templates else None)
+    the graph on the sheets, ``figure_values`` writes each value and gradient in it. A worksheet
+    with matrices is solved in matrix notation; ``expand`` (``"W[1,2]"``) adds the scalar chain
+    rule of those entries."""
+    ws = worksheet(source)
+    templates = str(templates) if templates else None
+    if ws.has_matrices:
+        from .matsheet import expanded, layout_matrices
+
+        md = with_updates(derive_matrices(ws))
+        sheet = layout_matrices(md, notation)
+        if expand:
+            sheet = replace(sheet, expanded=expanded(md, expand, notation))
+        return Solution(md, sheet, templates)
+    if expand:
+        raise SymbackpropError("--expand is for worksheets with matrices; this one is in scalars already", ws.path)
+    d = with_updates(derive(ws))
+    return Solution(d, layout(d, notation, figure, figure_values), templates)
 
 
 def worksheet(source: str | Path | W.Worksheet) -> W.Worksheet:

@@ -29,6 +29,7 @@ Examples:
   symbackprop solve worksheets/004_softmax_choose.yaml --format json
   symbackprop solve worksheets/001_linear_network.yaml --notation upstream
   symbackprop solve worksheets/001_linear_network.yaml --format pdf -o sheet.pdf --figure-values
+  symbackprop solve worksheets/004_linear_softmax_l2.yaml --expand "W[1,2]"
   symbackprop exercise worksheets/000_edge_graph.yaml --format pdf -o exercise.pdf
   symbackprop doctor
 """
@@ -114,11 +115,14 @@ FIGURE = click.option("--figure/--no-figure", default=True, show_default=True,
 @click.option("--templates", type=click.Path(file_okay=False), help="A folder of templates that override the built-in ones.")
 @FIGURE
 @click.option("--figure-values", is_flag=True, help="In the figure, each node's forward value above it and its gradient below.")
+@click.option("--expand", multiple=True, metavar="NAME[i,j]",
+              help="Matrices: write the gradient of this entry (row i, column j, from 1) as a scalar chain rule. "
+                   "Repeatable.")
 def solve(worksheet: str, fmt: str, output: str | None, notation: str | None, templates: str | None,
-          figure: bool, figure_values: bool) -> None:
-    """Solve WORKSHEET and print its worked solution."""
+          figure: bool, figure_values: bool, expand: tuple[str, ...]) -> None:
+    """Solve WORKSHEET and print its worked solution (in matrix notation when it gives matrices)."""
     solution = solve_worksheet(Path(worksheet), notation=notation, templates=templates, figure=figure,
-                               figure_values=figure_values)
+                               figure_values=figure_values, expand=expand)
     emit_document(solution, "sheet", fmt, output)
 
 

@@ -109,6 +109,9 @@ class Prepared:
 
 def prepare(ws: Worksheet) -> Prepared:
     """Build the graph, the node rules and every local derivative, symbolically."""
+    if ws.has_matrices:
+        raise SymbackpropError("this worksheet gives matrices: it is solved in matrix notation (solve, or "
+                               "matderive.derive_matrices), not in scalars", ws.path)
     graph = build(ws)
     conventions = Conventions(ws.relu_at_zero)
     symbols = {name: symbol(name) for name in graph.order}

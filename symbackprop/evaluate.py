@@ -7,7 +7,7 @@ import sympy as sp
 
 from . import expr as E
 from .errors import EvaluationError, ExpressionError
-from .ops import Conventions, build_binary, build_call
+from .ops import MATRIX_ARITIES, Conventions, build_binary, build_call
 
 
 def evaluate(tree: E.Expr, env: Mapping[str, sp.Expr], conventions: Conventions) -> sp.Expr:
@@ -21,6 +21,10 @@ def evaluate(tree: E.Expr, env: Mapping[str, sp.Expr], conventions: Conventions)
             return env[tree.id]
         except KeyError:
             raise ExpressionError(f"undefined name '{tree.id}'") from None
+    if tree.op in MATRIX_ARITIES or tree.op == "@":
+        what = "'@'" if tree.op == "@" else "'.T'" if tree.op == "transpose" else tree.op
+        raise ExpressionError(f"{what} needs matrices: give a matrix under given: as a YAML list, "
+                              "such as X: [[1, 2], [0, -1]]")
     args = [evaluate(a, env, conventions) for a in tree.args]
     try:
         if tree.op == "neg":

@@ -14,7 +14,7 @@ from typing import Union
 import sympy as sp
 
 from .errors import ExpressionError
-from .ops import FUNCTIONS
+from .ops import FUNCTIONS, MATRIX_ARITIES
 
 MAX_LENGTH = 10_000
 MAX_DIGITS = 1_000
@@ -51,10 +51,9 @@ class Value:
 
 Expr = Union[Num, Name, Apply, Value]
 
-_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 _HINTS = {
     ast.BitXor: "'^' is not a power: write '**'",
-    ast.MatMult: "'@' needs matrices",
     ast.FloorDiv: "'//' is not in the language: write '/'",
     ast.Mod: "'%' is not in the language",
 }
@@ -135,18 +134,22 @@ def _convert(node: ast.AST, source: str) -> Expr:
             raise ExpressionError("only the functions of the language can be called")
         name = node.func.id
         fn = FUNCTIONS.get(name)
-        if fn is None:
-            known = ", ".join(sorted(FUNCTIONS))
+        arities = fn.arities if fn else MATRIX_ARITIES.get(name)
+        if fn is None and arities is None:
+            known = ", ".join(sorted([*FUNCTIONS, *MATRIX_ARITIES]))
             raise ExpressionError(f"unknown function '{name}' (known: {known})")
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise ExpressionError(f"{name}: only plain arguments are allowed")
         n = len(node.args)
-        if (fn.arities is None and n < 2) or (fn.arities is not None and n not in fn.arities):
-            wanted = "at least 2" if fn.arities is None else " or ".join(map(str, fn.arities))
+        if (arities is None and n < 2) or (arities is not None and n not in arities):
+            wanted = "at least 2" if arities is None else " or ".join(map(str, arities))
             raise ExpressionError(f"{name} takes {wanted} argument(s), not {n}")
         return Apply(name, tuple(_convert(a, source) for a in node.args))
+    if isinstance(node, ast.Attribute):
+        if node.attr != "T":
+            raise ExpressionError(f"'.{node.attr}' is not in the language: only '.T' (the transpose)")
+        return Apply("transpose", (_convert(node.value, source),))
     what = {
-        ast.Attribute: "attribute access",
         ast.Subscript: "subscripts",
         ast.Lambda: "lambdas",
         ast.ListComp: "comprehensions",
@@ -173,3 +176,34 @@ def names(expr: Expr) -> list[str]:
         elif isinstance(e, Apply):
             stack.extend(reversed(e.args))
     return list(seen)
+
+
+_TEXT_PREC = {"+": 1, "-": 1, "neg": 2, "*": 3, "/": 3, "@": 3, "**": 4}
+
+
+def text(tree: Expr) -> str:
+    """An expression written back as the language writes it (``X @ W + b``, ``H.T``), for messages
+    and the JSON; numbers exact."""
+    return _text(tree)[0]
+
+
+def _text(t: Expr) -> tuple[str, int]:
+    if isinstance(t, (Num, Value)):
+        s = str(t.value)
+        return s, 5 if t.value.is_Integer and t.value >= 0 else 2
+    if isinstance(t, Name):
+        return t.id, 5
+    args = [_text(a) for a in t.args]
+    if t.op == "transpose":
+        s, p = args[0]
+        return (s if p == 5 else f"({s})") + ".T", 5
+    if t.op == "neg":
+        s, p = args[0]
+        return "-" + (s if p > 2 else f"({s})"), 2
+    prec = _TEXT_PREC.get(t.op)
+    if prec is None:
+        return f"{t.op}({', '.join(s for s, _ in args)})", 5
+    (a, pa), (b, pb) = args
+    left = a if pa >= prec and not (t.op == "**" and pa == prec) else f"({a})"
+    right = b if pb > prec or (pb == prec and t.op in ("+", "*", "@")) else f"({b})"
+    return f"{left} {t.op} {right}", prec

@@ -315,6 +315,13 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 
+# The functions of matrices only (their rules are in matops): name → arities, for the parser.
+MATRIX_ARITIES: dict[str, tuple[int, ...]] = {
+    "transpose": (1,), "sum": (1,), "mean": (1,), "softmax": (1,), "cross_entropy": (2,), "mse": (2,),
+    "sse": (2,), "l2": (2,),
+}
+
+
 @dataclass(frozen=True)
 class Conventions:
     """Stated values at kinks: relu'(0) (PyTorch's 0 by default)."""

@@ -103,7 +103,7 @@ class SheetPrinter(_NumberSums, LatexPrinter):
         x = self._print(expr.args[0])
         at = expr.args[1] if len(expr.args) > 1 else sp.S.Half
         if expr is not self._top and at in (0, 1):
-            tex = r"\mathbb{1}\left[" + x + (" > 0" if at == 0 else r" \ge 0") + r"\right]"
+            tex = r"\mathbb{I}\left[" + x + (" > 0" if at == 0 else r" \ge 0") + r"\right]"
             return tex if exp is None else tex + "^{" + exp + "}"
         if at == 0:
             rows = [f"1 & {x} > 0", f"0 & {x} \\le 0"]

@@ -41,10 +41,11 @@ class Block:
     note: str
     locals: tuple[Equation, ...]
     equation: Equation | None
+    after: tuple[Equation, ...] = ()  # a matrix too wide for a line, entry by entry
 
     @property
     def equations(self) -> tuple[Equation, ...]:
-        return self.locals + ((self.equation,) if self.equation else ())
+        return self.locals + ((self.equation,) if self.equation else ()) + self.after
 
 
 @dataclass(frozen=True)
@@ -89,14 +90,24 @@ class Sheet:
     definitions: tuple[Equation, ...] = ()
     figure: Figure | None = None
     updates: tuple[UpdateSection, ...] = ()
+    given_columns: int = 4  # given values set on one line
+    matrices: bool = False  # in matrix notation: answers as displayed equations, not a table
+    expanded: tuple[Block, ...] = ()  # entries written out in scalars (solve --expand)
 
 
 _FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
+_MATRIX = re.compile(r"\\begin\{bmatrix\}((?:(?!\\begin\{bmatrix\}).)*?)\\end\{bmatrix\}")
+_UNDERSET = re.compile(r"\\underset\{[^{}]*\}")
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def visual_length(tex: str) -> int:
-    """A rough count of the characters a reader sees, for line breaking."""
+    """A rough count of the characters a reader sees, for line breaking; a matrix is as wide as
+    its widest row."""
+    while "bmatrix" in tex:
+        tex = _MATRIX.sub(lambda m: "m" * (2 + max(visual_length(r.replace("&", r"\quad ")) for r in m.group(1).split(r"\\"))),
+                          tex)
+    tex = _UNDERSET.sub("", tex)
     t = re.sub(r"\\(left|right)(?![A-Za-z])\\?", "", tex)
     t = re.sub(r"\\cdot(?![A-Za-z])", " x ", t)
     t = re.sub(r"\\(quad|,)(?![A-Za-z])", " ", t)
@@ -142,7 +153,7 @@ def _wrap(lhs: str, steps: tuple[Step, ...], boxed: bool, approx: str) -> tuple[
             if i > 0 and used + length > WIDTH:
                 rows.append(line.rstrip())
                 line, used = r"&\quad ", 4
-                if not term.startswith(("+ ", "- ")):  # a product broken between its factors
+                if not term.startswith(("+ ", "- ", r"\odot", r"\oslash")):  # a product broken between its factors
                     line, used = line + r"\cdot ", 6
             line += term + " "
             used += length + 1
@@ -384,7 +395,7 @@ class _Layout:
 
     def backward(self) -> tuple[Block, ...]:
         d = self.d
-        reach = _descendants(d, d.wrt)
+        reach = descendants(d, d.wrt)
         return tuple(self.block(n) for n in d.backward_order if n != d.loss and n in reach)
 
     def updates(self) -> tuple[UpdateSection, ...]:
@@ -465,7 +476,7 @@ def _is_sum(tree: E.Expr) -> bool:
     return isinstance(tree, E.Apply) and tree.op in ("+", "-")
 
 
-def _descendants(d: Derivation, roots: tuple[str, ...]) -> set[str]:
+def descendants(d: Derivation, roots: tuple[str, ...]) -> set[str]:
     seen = set(roots)
     stack = list(roots)
     while stack:
@@ -501,3 +512,9 @@ def layout(d: Derivation, notation: str | None = None, figure: bool = True, figu
         figure=lay.figure(figure_values) if figure else None,
         updates=lay.updates(),
     )
+
+
+def blocks(d: Derivation, names: tuple[str, ...], notation: str | None = None) -> tuple[Block, ...]:
+    """The backward steps of some names only (one entry of a matrix, written in scalars)."""
+    lay = _Layout(d, notation or d.worksheet.notation)
+    return tuple(lay.block(n) for n in names if n in d.adjoints)

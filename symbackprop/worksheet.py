@@ -12,7 +12,7 @@ from . import expr as E
 from .errors import ExpressionError, SymbackpropError, WorksheetError
 from .evaluate import evaluate
 from .constraints import Constraint, read_require
-from .ops import FUNCTIONS, Conventions
+from .ops import FUNCTIONS, MATRIX_ARITIES, Conventions
 from .random_spec import Draw, read_random
 from .textfile import read_text
 from .yamlread import Map, Scalar, Seq, YNode, read_yaml
@@ -21,6 +21,7 @@ KEYS = ("title", "description", "notation", "given", "nodes", "edges", "loss", "
         "decimals", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require", "aliases",
         "update")
 MAX_UPDATE_STEPS = 20
+MAX_ENTRIES = 10_000  # entries of one given matrix
 NOTATIONS = ("leibniz", "upstream")
 PAPERS = ("a4", "letter")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -41,10 +42,11 @@ SAFE_TEX_CHARS = re.compile(r"^[A-Za-z0-9\\{}_^'(),.+\-=*/| !:;\[\]]*$")
 
 @dataclass(frozen=True)
 class Given:
-    """A given name: its exact value, or None to keep it symbolic."""
+    """A given name: its exact value (a number, or an ImmutableMatrix for a YAML list), or None
+    to keep it symbolic."""
 
     name: str
-    value: sp.Expr | None
+    value: sp.Expr | sp.ImmutableMatrix | None
     line: int
 
 
@@ -107,6 +109,11 @@ class Worksheet:
     @property
     def loss_unspecified(self) -> bool:
         return bool(self.loss_of)
+
+    @property
+    def has_matrices(self) -> bool:
+        """A worksheet with a matrix among its given values is solved in matrix notation."""
+        return any(isinstance(g.value, sp.MatrixBase) for g in self.given)
 
 
 def check_tex(text: str, file: str, line: int, what: str) -> str:
@@ -180,6 +187,9 @@ class _Reader:
             for ref in E.names(e.expr):
                 if ref not in defined:
                     raise self.fail(f"edge {e.tail} -> {e.head}: undefined name '{ref}'", e.line)
+        matrices = [g for g in given if isinstance(g.value, sp.MatrixBase)]
+        if matrices:
+            self.matrix_limits(root, matrices[0])
         loss, loss_of = self.loss(root.get("loss"), root, nodes, edges, given)
         all_names = known | ({loss} if loss_of else set())
         wrt = self.names_list(root.get("wrt"), "wrt", all_names)
@@ -206,6 +216,21 @@ class _Reader:
             aliases=self.aliases(root.get("aliases"), all_names),
             update=self.update(root.get("update"), given, bool(loss_of)),
         )
+
+    def matrix_limits(self, root: Map, first: Given) -> None:
+        """What a worksheet in matrices cannot have (yet): every number must be given."""
+        for key, line, _ in root.entries:
+            if key in ("edges", "random", "require"):
+                raise self.fail(f"{key}: not available in a worksheet with matrices (given {first.name} is a matrix)",
+                                line)
+        loss = root.get("loss")
+        if isinstance(loss, Map):
+            raise self.fail("loss: a worksheet with matrices needs a loss defined under nodes:", loss.line)
+        given = root.get("given")
+        for key, line, value in self.mapping(given, "given").entries:
+            if isinstance(value, Scalar) and value.kind == "null":
+                raise self.fail(f"given {key}: a worksheet with matrices needs every value (given {first.name} is "
+                                "a matrix)", line)
 
     # -- one method a key -------------------------------------------------------------------
     def text(self, node: YNode | None, key: str, default: str) -> str:
@@ -241,7 +266,7 @@ class _Reader:
         if not NAME_RE.match(name):
             raise self.fail(f"{where}: '{name}' is not a valid name (letters, digits and _, "
                             "starting with a letter)", line)
-        if name in FUNCTIONS:
+        if name in FUNCTIONS or name in MATRIX_ARITIES:
             raise self.fail(f"{where}: '{name}' is the name of a function", line)
         return name
 
@@ -282,9 +307,32 @@ class _Reader:
                 out.append(Given(self.name(item.text, item.line, "given"), None, item.line))
             return tuple(out)
         return tuple(
-            Given(self.name(key, line, "given"), self.number(value, f"given {key}"), line)
+            Given(self.name(key, line, "given"),
+                  self.matrix(value, f"given {key}") if isinstance(value, Seq) else self.number(value, f"given {key}"),
+                  line)
             for key, line, value in self.mapping(node, "given").entries
         )
+
+    def matrix(self, node: Seq, where: str) -> sp.ImmutableMatrix:
+        """A YAML list as an exact matrix: ``[[1, 2], [3, 4]]`` has two rows; a flat list ``[0, 1]``
+        is one row (a bias broadcast over the rows of a batch)."""
+        rows = node.items if node.items and all(isinstance(r, Seq) for r in node.items) else [node]
+        if not node.items or any(not isinstance(r, Seq) or not r.items for r in rows):
+            raise self.fail(f"{where}: expected a list of numbers, or a list of rows of numbers", node.line)
+        width = len(rows[0].items)
+        for i, row in enumerate(rows, 1):
+            if len(row.items) != width:
+                raise self.fail(f"{where}: row {i} has {len(row.items)} entries, row 1 has {width}", row.line)
+        if len(rows) * width > MAX_ENTRIES:
+            raise self.fail(f"{where}: more than {MAX_ENTRIES} entries", node.line)
+        entries = []
+        for i, row in enumerate(rows, 1):
+            for j, item in enumerate(row.items, 1):
+                value = self.number(item, f"{where}[{i},{j}]")
+                if value is None:
+                    raise self.fail(f"{where}[{i},{j}]: every entry of a matrix needs a number", item.line)
+                entries.append(value)
+        return sp.ImmutableMatrix(len(rows), width, entries)
 
     def expression(self, node: YNode, where: str) -> tuple[E.Expr, str]:
         if not isinstance(node, Scalar) or node.kind in ("null", "bool"):
