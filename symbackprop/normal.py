@@ -16,7 +16,7 @@ import sympy as sp
 
 from .ops import _check_size
 
-_U = sp.Dummy("u", positive=True)
+_U = sp.Dummy("u")  # no assumptions: SymPy would search the roots of every polynomial in u
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -28,13 +28,13 @@ def normal(x: sp.Expr) -> sp.Expr:
     y = _logs(y, q)
     groups: dict[sp.Expr, sp.Expr] = {}
     for term in sp.Add.make_args(sp.expand(y, deep=False, mul=True, multinomial=False, power_exp=False)):
-        num, den = sp.fraction(sp.cancel(term))
+        num, den = sp.fraction(sp.together(term))
         content, primitive = den.as_content_primitive()
         groups[primitive] = groups.get(primitive, sp.S.Zero) + num / content
     parts = []
     for den, num in groups.items():
-        n, d = sp.fraction(sp.cancel(num / den))
-        parts.append(sp.factor_terms(n) / sp.factor_terms(d))
+        n, d = sp.fraction(sp.cancel(num / den) if den != 1 else sp.expand(num))
+        parts.append(sp.factor_terms(n) / sp.factor_terms(d) if d != 1 else n)
     return _check_size(sp.Add(*parts).xreplace({_U: sp.exp(sp.Rational(1, q))}))
 
 

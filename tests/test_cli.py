@@ -57,7 +57,7 @@ BAD = {
     "edge end": ("given: {o: 1}\nedges:\n  'x1 -> ': 2\n", "both ends named"),
     "loss not node": ("given: {a: 1}\nnodes: {b: a}\nloss: a\n", "not a node"),
     "not a number": ("given: {a: abc}\nnodes: {b: a}\n", "'abc' is not a number"),
-    "refused": ("given: {a: 1}\nnodes: {b: a.real}\n", "attribute access are not allowed"),
+    "refused": ("given: {a: 1}\nnodes: {b: a.real}\n", "'.real' is not in the language"),
     "unknown function": ("given: {a: 1}\nnodes: {b: foo(a)}\n", "unknown function 'foo'"),
     "log domain": ("given: {a: 0}\nnodes: {b: log(a)}\n", "log of the non-positive number 0"),
     "division by zero": ("given: {a: 0}\nnodes: {b: 1/a}\n", "division by zero"),

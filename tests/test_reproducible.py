@@ -21,7 +21,7 @@ from symbackprop import cli
 from conftest import ROOT, WORKSHEETS
 
 HAS_TEX = shutil.which("pdflatex") is not None
-SHEETS = ("000_edge_graph", "004_softmax_choose", "002_relu_skip_symbolic")
+SHEETS = ("000_edge_graph", "004_softmax_choose", "002_relu_skip_symbolic", "004_mlp_classifier")
 COMMANDS = [("solve", fmt) for fmt in ("md", "tex", "json")] + [("exercise", fmt) for fmt in ("md", "tex")]
 PDF_COMMANDS = [("solve", "pdf"), ("exercise", "pdf")]
 
