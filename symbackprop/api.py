@@ -74,7 +74,7 @@ def solve(source: str | Path | W.Worksheet, notation: str | None = None,
         from .matsheet import expanded, layout_matrices
 
         md = with_updates(derive_matrices(ws))
-        sheet = layout_matrices(md, notation)
+        sheet = layout_matrices(md, notation, figure, figure_values)
         if expand:
             sheet = replace(sheet, expanded=expanded(md, expand, notation))
         return Solution(md, sheet, templates)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 import sympy as sp
 
 from .derive import Derivation
+from .matderive import MatrixDerivation
 from .errors import SymbackpropError
 from .graphlayout import Box, draw
 
@@ -137,7 +138,7 @@ class Figure:
         )
 
 
-def build(d: Derivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str],
+def build(d: Derivation | MatrixDerivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str],
           approx: Callable[[sp.Expr], str], edge_labels: Mapping[tuple[str, str], str],
           values: bool) -> Figure | None:
     """The figure of a derivation's graph (None when it has more than MAX_NODES names).
@@ -170,7 +171,9 @@ def build(d: Derivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str]
 def _number(value: sp.Expr, tex: Callable[[sp.Expr], str],
             approx: Callable[[sp.Expr], str]) -> tuple[str, str] | None:
     """A number as the figure writes it, in LaTeX and in plain text: ("", "") if too long to fit,
-    None if the value is not a number."""
+    None if the value is not a number; a matrix as its shape."""
+    if isinstance(value, sp.MatrixBase):
+        return rf"{value.rows} \times {value.cols}", f"{value.rows}×{value.cols}"
     if not value.is_number:
         return None
     exact = tex(value)

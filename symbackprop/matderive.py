@@ -66,6 +66,8 @@ class MatrixDerivation:
         return {n: Forward(n, None, unwrap(m)) for n, m in self.values.items()}
 
     def gradient_matrix(self, name: str) -> Matrix:
+        if name == self.loss:
+            return sp.ImmutableMatrix([[1]])
         adj = self.adjoints.get(name)
         return adj.value if adj else sp.ImmutableMatrix.zeros(*self.values[name].shape)
 

@@ -14,6 +14,7 @@ import sympy as sp
 from . import expr as E
 from .derive import adjoint_symbol
 from .evaluate import symbol
+from .figure import Figure, build as build_figure
 from .matderive import MatrixDerivation, as_matrix
 from .matops import Const, Leaf, Op, _entry, had
 from .matprint import MatrixPrinter, bmatrix, shape_under
@@ -215,6 +216,12 @@ class _MatrixLayout:
                                "is used there (PyTorch's convention, which a worksheet may change).")
         return tuple(dict.fromkeys(out))
 
+    def figure(self, values: bool) -> Figure | None:
+        """The graph; where the scalar figure writes values, this one writes shapes."""
+        def approx(x: sp.Expr) -> str:
+            return str(sp.N(x, self.digits)) if self.digits else ""
+        return build_figure(self.d, self.names, self.printer.doprint, approx, {}, values)
+
     def backward(self) -> tuple[Block, ...]:
         """The steps from the loss down to the names asked (not to the targets, say)."""
         reach = descendants(self.d, self.d.wrt)
@@ -291,8 +298,10 @@ def _has(t: E.Expr, ops: set[str]) -> bool:
     return any(isinstance(x, E.Apply) and x.op in ops for x in _subtrees(t))
 
 
-def layout_matrices(d: MatrixDerivation, notation: str | None = None) -> Sheet:
-    """Arrange a matrix derivation as a solution sheet (``notation`` overrides the worksheet's)."""
+def layout_matrices(d: MatrixDerivation, notation: str | None = None, figure: bool = True,
+                    figure_values: bool = False) -> Sheet:
+    """Arrange a matrix derivation as a solution sheet (``notation`` overrides the worksheet's);
+    ``figure`` draws the graph, each name's shape beside it with ``figure_values``."""
     ws = d.worksheet
     lay = _MatrixLayout(d, notation or ws.notation)
     return Sheet(
@@ -312,7 +321,7 @@ def layout_matrices(d: MatrixDerivation, notation: str | None = None) -> Sheet:
         date=ws.date,
         paper=ws.paper,
         definitions=lay.definitions(),
-        figure=None,
+        figure=lay.figure(figure_values) if figure else None,
         updates=lay.updates(),
         given_columns=1,
         matrices=True,

@@ -85,11 +85,15 @@ def test_generated_sheets_are_current(path) -> None:
 def test_json_contract(path) -> None:
     data = json.loads(solve(path).json())
     ws = load(path)
-    assert set(data) == {"title", "loss", "forward", "gradients", "symbolic"} | ({"update"} if ws.update else set())
+    assert set(data) == {"title", "loss", "forward", "gradients", "symbolic"} | ({"update"} if ws.update else set()) \
+        | ({"shapes"} if ws.has_matrices else set())
     assert set(data["symbolic"]) == {"gradients"}
     assert set(data["gradients"]) == set(data["symbolic"]["gradients"])
     assert data["loss"] == ws.loss
     for value in list(data["forward"].values()) + list(data["gradients"].values()):
+        if ws.has_matrices and isinstance(value, list):  # a matrix: a list of rows of exact strings
+            assert len({len(row) for row in value}) == 1
+            value = " ".join(entry for row in value for entry in row)
         assert isinstance(value, str) and "." not in value.replace("/d", "")  # exact, never a float
 
 

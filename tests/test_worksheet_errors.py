@@ -97,13 +97,13 @@ CASES = [
     # values that are not numbers
     ("value-word", "given:\n  A1: abc\nnodes:\n  a: A1*2\n", "A1: abc", "A1", "not a number"),
     ("value-true", "given:\n  A1: true\nnodes:\n  a: A1*2\n", "A1: true", "A1", "not a number"),
-    ("value-list", "given:\n  A1: [1, 2]\nnodes:\n  a: A1*2\n", "A1: [1, 2]", "A1", "number"),
+    ("value-list", "given:\n  A1: [1, [2]]\nnodes:\n  a: A1*2\n", "A1: [1, [2]]", "A1[1,2]", "number"),
     ("value-nan", "given:\n  A1: .nan\nnodes:\n  a: A1*2\n", "A1: .nan", "A1", "not a number"),
     ("value-inf", "given:\n  A1: .inf\nnodes:\n  a: A1*2\n", "A1: .inf", "A1", "not a number"),
     ("value-too-long", "given:\n  A1: " + "9" * 2000 + "\nnodes:\n  a: A1*2\n", "A1: 99", "A1", "not a number"),
     ("value-exponent-too-long", "given:\n  A1: 1e999999999\nnodes:\n  a: A1*2\n", "A1: 1e9", "A1", "too long"),
     # expressions refused by the parser
-    ("attribute", GIVEN + "nodes:\n  a: x.real\n", "x.real", "'a'", "attribute"),
+    ("attribute", GIVEN + "nodes:\n  a: x.real\n", "x.real", "'a'", "'.real' is not in the language"),
     ("subscript", GIVEN + "nodes:\n  a: x[0]\n", "x[0]", "'a'", "subscript"),
     ("lambda", GIVEN + "nodes:\n  a: \"lambda y: y\"\n", "lambda", "'a'", "lambda"),
     ("list-comprehension", GIVEN + "nodes:\n  a: \"[y for y in x]\"\n", "for y", "'a'", "comprehension"),
@@ -120,7 +120,7 @@ CASES = [
     ("floor-division", GIVEN + "nodes:\n  a: x // w\n", "x // w", "'//'"),
     ("empty-expression", GIVEN + "nodes:\n  a:\n", "  a:", "'a'", "expression"),
     ("boolean-expression", GIVEN + "nodes:\n  a: true\n", "a: true", "'a'", "expression"),
-    ("edge-expression", "given:\n  x: 2\nedges:\n  x -> y: x.real\n", "x.real", "attribute"),
+    ("edge-expression", "given:\n  x: 2\nedges:\n  x -> y: x.real\n", "x.real", "'.real' is not in the language"),
     ("given-expression", "given:\n  x: \"2*y\"\nnodes:\n  a: x\n", "2*y", "not a number", "y"),
     ("python-tag", GIVEN + "nodes:\n  a: !!python/object/apply:os.getcwd []\n", "!!python", "'a'", "expression"),
 ]
