@@ -16,8 +16,7 @@ import sympy as sp
 
 from . import expr as E
 from .errors import EvaluationError, ExpressionError
-from .mexpr import (Const, Leaf, Matrix, MExpr, Ones, Op, Part, ShapeError, broadcast, elementwise, matmul,
-                    shape_text, sum_to)
+from .mexpr import Const, Leaf, Matrix, MExpr, Ones, Op, Part, ShapeError, broadcast, elementwise, matmul, sum_to
 from .ops import Conventions, build_binary, build_call
 
 ONE = Const(sp.S.One)

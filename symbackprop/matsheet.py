@@ -337,8 +337,11 @@ def expanded(d: MatrixDerivation, entries: tuple[str, ...], notation: str | None
     picked = [parse_entry(text, d) for text in entries]
     names = tuple(name if d.values[name].shape == (1, 1) else entry_name(name, i, j) for name, i, j in picked)
     scalar = derive(replace(scalar_worksheet(d), wrt=names))
+    found = {b.name: b for b in blocks(scalar, names, notation)}  # none for an entry the loss does not depend on
     out = []
-    for block, (name, i, j) in zip(blocks(scalar, names, notation), picked):
-        note = f"Entry $({i}, {j})$ of the matrix gradient above, written out in scalars."
-        out.append(replace(block, note=(block.note + " " if block.note else "") + note))
+    for scalar_name, (_, i, j) in zip(names, picked):
+        if scalar_name in found:
+            block = found[scalar_name]
+            note = f"Entry $({i}, {j})$ of the matrix gradient above, written out in scalars."
+            out.append(replace(block, note=(block.note + " " if block.note else "") + note))
     return tuple(out)

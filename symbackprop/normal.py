@@ -34,8 +34,20 @@ def normal(x: sp.Expr) -> sp.Expr:
     parts = []
     for den, num in groups.items():
         n, d = sp.fraction(sp.cancel(num / den) if den != 1 else sp.expand(num))
-        parts.append(sp.factor_terms(n) / sp.factor_terms(d) if d != 1 else n)
+        parts.append(_content(n) / _factored(d) if d != 1 else n)
     return _check_size(sp.Add(*parts).xreplace({_U: sp.exp(sp.Rational(1, q))}))
+
+
+def _content(p: sp.Expr) -> sp.Expr:
+    """A numerator with its numeric content in front, when SymPy keeps it there."""
+    c, rest = p.as_content_primitive()
+    return sp.Mul(c, rest) if c != 1 else rest
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _factored(d: sp.Expr) -> sp.Expr:
+    """A denominator with its common factors pulled out: 3 (1 + e⁴ + e⁶); few and repeated, so cached."""
+    return sp.factor_terms(d)
 
 
 def equal(a: sp.Expr, b: sp.Expr) -> bool:

@@ -89,10 +89,11 @@ def test_every_gradient_equals_the_scalar_expansion(path) -> None:
 
 def test_the_sheet_writes_the_matrix_formulas_with_shapes() -> None:
     md = solve(L004).markdown()
-    assert r"\frac{\partial L}{\partial W} &= \underset{2\times 2}{X^{\top}} \underset{2\times 3}{\frac{\partial L}{\partial Z}}" \
-        r" + \lambda \, \underset{2\times 3}{W}" in md
+    grad_z = r"\underset{2\times 3}{\frac{\partial L}{\partial Z}}"
+    w_formula = r"\underset{2\times 2}{X^{\top}} " + grad_z + r" + \lambda \, \underset{2\times 3}{W}"
+    assert r"\frac{\partial L}{\partial W} &= " + w_formula in md
     assert r"\frac{\partial L}{\partial b} &= \mathbf{1}^{\top} \underset{2\times 3}{\frac{\partial L}{\partial Z}}" in md
-    assert r"\frac{\partial L}{\partial X} &= \underset{2\times 3}{\frac{\partial L}{\partial Z}} \underset{3\times 2}{W^{\top}}" in md
+    assert r"\frac{\partial L}{\partial X} &= " + grad_z + r" \underset{3\times 2}{W^{\top}}" in md
     assert r"= \frac{1}{2} \, \left(\underset{2\times 3}{P} - \underset{2\times 3}{Y}\right)" in md  # softmax + CE
     assert "W$ feeds $Z$ and $L$: its gradient is the sum over both paths" in md
     assert r"\boxed{\begin{bmatrix} - \frac{1}{20} & \frac{13}{40} & - \frac{11}{40} \end{bmatrix}}" in md
