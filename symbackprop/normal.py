@@ -19,11 +19,23 @@ from .ops import _check_size
 _U = sp.Dummy("u")  # no assumptions: SymPy would search the roots of every polynomial in u
 
 
-@functools.lru_cache(maxsize=1 << 14)
+_KNOWN: dict[sp.Expr, sp.Expr] = {}  # value → its form, and each form → itself (a form is final)
+
+
 def normal(x: sp.Expr) -> sp.Expr:
     """An equal, cancelled form of an exact value (unchanged when it is a rational number)."""
     if x.is_Rational or not x.is_number:
         return x
+    known = _KNOWN.get(x)
+    if known is None:
+        if len(_KNOWN) > 1 << 15:
+            _KNOWN.clear()
+        known = _normal(x)
+        _KNOWN[x] = _KNOWN[known] = known
+    return known
+
+
+def _normal(x: sp.Expr) -> sp.Expr:
     y, q = _in_u(x)
     y = _logs(y, q)
     groups: dict[sp.Expr, sp.Expr] = {}

@@ -3,8 +3,8 @@
 
 Times ``solve(yaml_text)`` → ``.markdown()`` and ``.latex()`` on a two-layer classifier
 X (N×4) → relu(X W1 + b1) (8 hidden) → softmax(H W2 + b2) (3 classes) → mean cross-entropy,
-for batches of N = 1, 2, 4 and 8, with random small exact numbers (seeded), best of ``--repeats``;
-then the whole process ``symbackprop solve worksheets/004_mlp_classifier.yaml``. The target
+for batches of N = 1, 2, 4 and 8, with random small exact numbers (seeded), each run in a fresh
+process (cold caches; the import of SymPy not counted), best of ``--repeats``; then the whole process ``symbackprop solve worksheets/004_mlp_classifier.yaml``. The target
 (4-8-3, batch 4, both renderings) is 2 s. Prints a Markdown table; always exits 0.
 
 Usage:  python tests/benchmarks/bench_matrix.py [--repeats N] [--batches 1,2,4,8]
@@ -12,6 +12,7 @@ Usage:  python tests/benchmarks/bench_matrix.py [--repeats N] [--batches 1,2,4,8
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import subprocess
 import sys
@@ -19,10 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from symbackprop import solve  # noqa: E402
 
 TARGET = 2.0
 
@@ -56,11 +53,23 @@ wrt: [W1, b1, W2, b2]
 """
 
 
+CHILD = """
+import json, sys, time
+from symbackprop import solve
+text = sys.stdin.read()
+start = time.perf_counter()
+s = solve(text)
+size = len(s.markdown()) + len(s.latex())
+print(json.dumps([time.perf_counter() - start, size]))
+"""
+
+
 def timed(text: str) -> tuple[float, int]:
-    start = time.perf_counter()
-    s = solve(text)
-    size = len(s.markdown()) + len(s.latex())
-    return time.perf_counter() - start, size
+    """solve → Markdown + LaTeX in a new process: no cache of an earlier run helps."""
+    out = subprocess.run([sys.executable, "-c", CHILD], input=text, capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    seconds, size = json.loads(out.stdout)
+    return seconds, size
 
 
 def main() -> None:
