@@ -21,7 +21,7 @@ from .matprint import MatrixPrinter, bmatrix, shape_under
 from .mexpr import Grad, Matrix, MExpr, value
 from .normal import equal
 from .printing import SheetPrinter, default_name_latex
-from .sheet import WIDTH, Answer, Block, Equation, Sheet, Step, UpdateSection, descendants, visual_length, wrap
+from .sheet import WIDTH, Answer, Block, Equation, Sheet, Step, assemble, UpdateSection, descendants, visual_length, wrap
 
 REDUCTIONS = {"sum", "mean", "cross_entropy", "mse", "sse", "l2"}
 
@@ -105,6 +105,12 @@ class _MatrixLayout:
         return all(visual_length(p) <= WIDTH - 6 for p in pieces)
 
     # -- sections -------------------------------------------------------------------------
+    def symbolic(self) -> tuple[str, ...]:
+        return ()  # every value of a worksheet in matrices is given
+
+    def edges(self) -> tuple[str, ...]:
+        return ()  # no graph stated by its edges
+
     def given(self) -> tuple[str, ...]:
         """Each given value, shapes under the names; packed a few to a line when they fit."""
         items = [shape_under(self.names[g.name], as_matrix(g.value)) + " = " + self.m.matrix(as_matrix(g.value))
@@ -302,30 +308,8 @@ def layout_matrices(d: MatrixDerivation, notation: str | None = None, figure: bo
                     figure_values: bool = False) -> Sheet:
     """Arrange a matrix derivation as a solution sheet (``notation`` overrides the worksheet's);
     ``figure`` draws the graph, each name's shape beside it with ``figure_values``."""
-    ws = d.worksheet
-    lay = _MatrixLayout(d, notation or ws.notation)
-    return Sheet(
-        title=ws.title,
-        description=ws.description,
-        notation=notation or ws.notation,
-        given=lay.given(),
-        symbolic=(),
-        edges=(),
-        forward=lay.forward(),
-        backward=lay.backward(),
-        answers=lay.answers(),
-        notes=lay.notes(),
-        loss=lay.loss_tex,
-        course=ws.course,
-        author=ws.author,
-        date=ws.date,
-        paper=ws.paper,
-        definitions=lay.definitions(),
-        figure=lay.figure(figure_values) if figure else None,
-        updates=lay.updates(),
-        given_columns=1,
-        matrices=True,
-    )
+    lay = _MatrixLayout(d, notation or d.worksheet.notation)
+    return assemble(lay, d.worksheet, notation, figure, figure_values, given_columns=1, matrices=True)
 
 
 def expanded(d: MatrixDerivation, entries: tuple[str, ...], notation: str | None = None) -> tuple[Block, ...]:

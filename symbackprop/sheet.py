@@ -16,6 +16,7 @@ from .derive import Derivation, adjoint_symbol
 from .evaluate import evaluate, symbol
 from .figure import Figure, build as build_figure
 from .ops import Conventions
+from .worksheet import Worksheet
 from .printing import SheetPrinter, default_name_latex, tree_latex, tree_terms, tree_terms_with
 
 WIDTH = 60  # estimated width of one line of display math, in characters
@@ -492,6 +493,12 @@ def layout(d: Derivation, notation: str | None = None, figure: bool = True, figu
     draws the graph, ``figure_values`` writes each node's value and gradient in the figure."""
     ws = d.worksheet
     lay = _Layout(d, notation or ws.notation)
+    return assemble(lay, ws, notation, figure, figure_values)
+
+
+def assemble(lay: _Layout, ws: Worksheet, notation: str | None, figure: bool, figure_values: bool,
+             **extra: object) -> Sheet:
+    """A Sheet from a layout's sections (a scalar or a matrix layout: the same methods)."""
     return Sheet(
         title=ws.title,
         description=ws.description,
@@ -511,6 +518,7 @@ def layout(d: Derivation, notation: str | None = None, figure: bool = True, figu
         definitions=lay.definitions(),
         figure=lay.figure(figure_values) if figure else None,
         updates=lay.updates(),
+        **extra,
     )
 
 
