@@ -218,7 +218,7 @@ class Evaluator:
         if op is None:
             raise ExpressionError(f"{tree.op} is not available for matrices (element-wise: relu, sigmoid, "
                                   "tanh, exp, log)")
-        if tree.op == "**" and not isinstance(tree.args[1], E.Num):
+        if tree.op == "**" and E.names(tree.args[1]):
             raise ExpressionError("A ** k: the exponent must be a number written in the expression")
         try:
             return op.forward(self.conventions, *args)
@@ -233,19 +233,21 @@ class Evaluator:
 def operand(tree: E.Expr, values: Evaluator) -> Operand:
     """A sub-tree as a backward rule sees it: a name, a number, or a part of the definition."""
     f: MExpr
+    m = values(tree)
     if isinstance(tree, E.Name):
         f = Leaf(tree.id)
-    elif isinstance(tree, (E.Num, E.Value)):
-        f = Const(tree.value)
+    elif not E.names(tree) and m.shape == (1, 1):  # a number written as an expression: -1, 1/2
+        f = Const(m[0, 0])
     else:
         f = Part(tree)
-    return Operand(f, values(tree).shape)
+    return Operand(f, m.shape)
 
 
 def backward(tree: E.Expr, node: str, g: MExpr, values: Evaluator) -> list[tuple[str, MExpr]]:
     """The gradient formula of every name in ``node``'s definition ``tree``, from G = ∂L/∂node; a
     name written twice gets two formulas. softmax fed straight into cross_entropy is taken as one
-    step, (P − Y)/N, as a course writes it."""
+    step, (P − Y)/N, as a course writes it, when every row of Y sums to 1 (one-hot or smoothed
+    labels; otherwise the general rule, whose result is (P ⊙ rowsum(Y) − Y)/N)."""
     out: list[tuple[str, MExpr]] = []
     stack: list[tuple[E.Expr, MExpr, MExpr]] = [(tree, g, Leaf(node))]
     while stack:
@@ -257,7 +259,8 @@ def backward(tree: E.Expr, node: str, g: MExpr, values: Evaluator) -> list[tuple
             continue
         operands = [operand(a, values) for a in t.args]
         op = MATRIX_OPS[t.op]
-        if t.op == "cross_entropy" and isinstance(t.args[0], E.Apply) and t.args[0].op == "softmax":
+        if t.op == "cross_entropy" and isinstance(t.args[0], E.Apply) and t.args[0].op == "softmax" \
+                and _rows_sum_to_one(values(t.args[1])):
             n = Const(sp.Rational(1, operands[0].shape[0]))
             logits = t.args[0].args[0]
             stack.append((logits, had(upstream, had(n, Op("sub", (operands[0].f, operands[1].f)))),
@@ -266,6 +269,10 @@ def backward(tree: E.Expr, node: str, g: MExpr, values: Evaluator) -> list[tuple
         else:
             grads = op.backward(values.conventions, upstream, result, *operands)
         for sub, grad in reversed(list(zip(t.args, grads))):
-            if grad is not None and not isinstance(sub, (E.Num, E.Value)):
+            if grad is not None and E.names(sub):
                 stack.append((sub, grad, operand(sub, values).f))
     return out[::-1]
+
+
+def _rows_sum_to_one(y: Matrix) -> bool:
+    return all(sp.Add(*y.row(i)) == 1 for i in range(y.rows))

@@ -4,8 +4,9 @@
 Times ``solve(yaml_text)`` → ``.markdown()`` and ``.latex()`` on a two-layer classifier
 X (N×4) → relu(X W1 + b1) (8 hidden) → softmax(H W2 + b2) (3 classes) → mean cross-entropy,
 for batches of N = 1, 2, 4 and 8, with random small exact numbers (seeded), each run in a fresh
-process (cold caches; the import of SymPy not counted), best of ``--repeats``; then the whole process ``symbackprop solve worksheets/004_mlp_classifier.yaml``. The target
-(4-8-3, batch 4, both renderings) is 2 s. Prints a Markdown table; always exits 0.
+process (cold caches; the import of SymPy not counted), best of ``--repeats``; then the whole
+process ``symbackprop solve worksheets/004_mlp_classifier.yaml``. The target (4-8-3, batch 4,
+both renderings) is 2 s. Prints a Markdown table; always exits 0.
 
 Usage:  python tests/benchmarks/bench_matrix.py [--repeats N] [--batches 1,2,4,8]
 """
