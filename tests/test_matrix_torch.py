@@ -209,13 +209,6 @@ def test_what_the_graphs_contain():
         assert sum(o.with_torch for o in runs) == exact
 
 
-def test_each_graph_is_quick():
-    """Exact arithmetic stays small: a graph (both engines, the exact comparisons and PyTorch)
-    takes well under a second of CPU on average, none over 5 s."""
-    seconds = sorted(o.seconds for o in outcomes().values())
-    assert sum(seconds) / len(seconds) < 0.6 and seconds[-1] < 5, seconds[-5:]
-
-
 # -- by hand -----------------------------------------------------------------------------------------------
 
 def test_linear_layer_and_sum():
