@@ -20,39 +20,25 @@ from .matops import Const, Leaf, Op, _entry, had
 from .matprint import MatrixPrinter, bmatrix, shape_under
 from .mexpr import Grad, Matrix, MExpr, value
 from .normal import equal
-from .printing import SheetPrinter, default_name_latex
-from .sheet import WIDTH, Answer, Block, Equation, Sheet, Step, assemble, UpdateSection, descendants, visual_length, wrap
+from .printing import SheetPrinter
+from .sheet import WIDTH, Answer, Block, Equation, Naming, Sheet, Step, assemble, UpdateSection, descendants, visual_length, wrap
 
 REDUCTIONS = {"sum", "mean", "cross_entropy", "mse", "sse", "l2"}
 
 
-class _MatrixLayout:
+class _MatrixLayout(Naming):
     """Builds a Sheet from a MatrixDerivation."""
 
     def __init__(self, d: MatrixDerivation, notation: str) -> None:
+        super().__init__(d, notation)
         self.d = d
         ws = d.worksheet
-        self.upstream = notation == "upstream"
-        overrides = dict(ws.symbols)
-        self.names = {n: overrides.get(n) or default_name_latex(n) for n in d.graph.order}
-        self.loss_tex = self.names[ws.loss]
         self.printer = SheetPrinter({symbol(n): t for n, t in self.names.items()}
                                     | {adjoint_symbol(ws.loss, n): self.grad(n) for n in d.graph.order})
         self.grads = {n: a.value for n, a in d.adjoints.items()}
         self.m = MatrixPrinter(self.names.__getitem__, self.grad, self.printer, d.evaluator, self.grads)
         self.defs = {n.name: n for n in ws.nodes}
         self.digits = ws.decimals
-
-    # -- names ----------------------------------------------------------------------------
-    def grad(self, n: str) -> str:
-        if self.upstream:
-            return "g_{" + self.names[n] + "}"
-        return r"\frac{\partial " + self.loss_tex + r"}{\partial " + self.names[n] + "}"
-
-    def heading(self, n: str) -> str:
-        if self.upstream:
-            return self.grad(n)
-        return r"\partial " + self.loss_tex + r" / \partial " + self.names[n]
 
     # -- values -----------------------------------------------------------------------------
     def fits(self, m: Matrix, room: int = WIDTH) -> bool:

@@ -13,6 +13,7 @@ import sympy as sp
 
 from . import expr as E
 from .derive import Derivation, adjoint_symbol
+from .matderive import MatrixDerivation
 from .evaluate import evaluate, symbol
 from .figure import Figure, build as build_figure
 from .ops import Conventions
@@ -184,16 +185,36 @@ def _printed(names: tuple[tuple[sp.Symbol, str], ...]) -> dict[sp.Basic, str]:
     return {}
 
 
-class _Layout:
-    """Builds a Sheet from a Derivation; holds the printers and names so each method stays short."""
+class Naming:
+    """The LaTeX of a sheet's names and gradients (∂L/∂x or g_x), shared by the scalar and the
+    matrix layouts."""
 
-    def __init__(self, d: Derivation, notation: str) -> None:
-        self.d = d
+    def __init__(self, d: Derivation | MatrixDerivation, notation: str) -> None:
         ws = d.worksheet
         self.upstream = notation == "upstream"
         overrides = dict(ws.symbols)
         self.names = {n: overrides.get(n) or default_name_latex(n) for n in d.graph.order}
         self.loss_tex = self.names.get(ws.loss) or default_name_latex(ws.loss)
+
+    def heading(self, n: str) -> str:
+        """A gradient written inline, for headings."""
+        if self.upstream:
+            return self.grad(n)
+        return r"\partial " + self.loss_tex + r" / \partial " + self.names[n]
+
+    def grad(self, n: str) -> str:
+        if self.upstream:
+            return "g_{" + self.names[n] + "}"
+        return r"\frac{\partial " + self.loss_tex + r"}{\partial " + self.names[n] + "}"
+
+
+class _Layout(Naming):
+    """Builds a Sheet from a Derivation; holds the printers and names so each method stays short."""
+
+    def __init__(self, d: Derivation, notation: str) -> None:
+        super().__init__(d, notation)
+        self.d = d
+        ws = d.worksheet
         tex = {symbol(n): t for n, t in self.names.items()}
         tex.update({adjoint_symbol(ws.loss, n): self.grad(n) for n in d.graph.order})
         self.printer = SheetPrinter(tex)
@@ -206,17 +227,6 @@ class _Layout:
     # -- names ----------------------------------------------------------------------------
     def name(self, n: str) -> str:
         return self.names[n]
-
-    def heading(self, n: str) -> str:
-        """A gradient written inline, for headings."""
-        if self.upstream:
-            return self.grad(n)
-        return r"\partial " + self.loss_tex + r" / \partial " + self.names[n]
-
-    def grad(self, n: str) -> str:
-        if self.upstream:
-            return "g_{" + self.names[n] + "}"
-        return r"\frac{\partial " + self.loss_tex + r"}{\partial " + self.names[n] + "}"
 
     def partial(self, top: str, bottom: str) -> str:
         return r"\frac{\partial " + self.names[top] + r"}{\partial " + self.names[bottom] + "}"

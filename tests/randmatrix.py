@@ -49,6 +49,8 @@ from fractions import Fraction
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from randgraph import render_number  # exact decimals and fractions, as the scalar generator writes them
+
 Tree = tuple
 Mat = tuple  # a matrix as a tuple of rows
 
@@ -217,21 +219,6 @@ def subtrees(tree: Tree):
 PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "neg": 3, "**": 4}
 
 
-def number_text(q: Fraction, rng: random.Random) -> tuple[str, int]:
-    sign = "-" if q < 0 else ""
-    a = abs(q)
-    if a.denominator == 1:
-        return sign + str(a.numerator), (3 if sign else 5)
-    d = a.denominator
-    while d % 2 == 0:
-        d //= 2
-    while d % 5 == 0:
-        d //= 5
-    if d == 1 and rng.random() < 0.5:  # a terminating decimal, which the worksheet reads exactly
-        return sign + str(a.numerator / a.denominator), (3 if sign else 5)
-    return f"{sign}{a.numerator}/{a.denominator}", 2
-
-
 def render(tree: Tree, rng: random.Random) -> str:
     return _render(tree, rng)[0]
 
@@ -239,7 +226,7 @@ def render(tree: Tree, rng: random.Random) -> str:
 def _render(tree: Tree, rng: random.Random) -> tuple[str, int]:
     kind = tree[0]
     if kind == "num":
-        return number_text(tree[1], rng)
+        return render_number(tree[1], rng)
     if kind == "name":
         return tree[1], 5
     if kind == "call":
@@ -488,7 +475,7 @@ class _Builder:
             if name in self.scalars:
                 text = self.lam_text if name == "lam" else None
                 q = m[0][0]
-                lines.append(f"  {name}: {text or (_yaml_number(q) if rng.random() < 0.5 else number_text(q, rng)[0])}")
+                lines.append(f"  {name}: {text or (_yaml_number(q) if rng.random() < 0.5 else render_number(q, rng)[0])}")
             else:
                 lines.append(f"  {name}: {yaml_matrix(m, rng)}")
         lines.append("nodes:")
