@@ -244,11 +244,7 @@ class _MatrixLayout(Naming):
         out = []
         for step in d.updates:
             k = step.number
-            before = f"${self.loss_tex} = {self.printer.doprint(step.loss_before)}$"
-            note = (f"With the learning rate $\\eta = {eta}$ and the gradients of the backward pass above "
-                    f"(at {before}):" if k == 1 else
-                    f"With the gradients at the numbers of step {k - 1} (at {before}; a forward and backward "
-                    "pass like the one above, not written out):")
+            note = self.update_note(k, eta, self.printer.doprint(step.loss_before))
             eqs: list[Equation] = []
             for ps in step.params:
                 lhs = f"{self.names[ps.name]}^{{({k})}}"

@@ -207,6 +207,14 @@ class Naming:
             return "g_{" + self.names[n] + "}"
         return r"\frac{\partial " + self.loss_tex + r"}{\partial " + self.names[n] + "}"
 
+    def update_note(self, k: int, eta: str, loss_before: str) -> str:
+        """The sentence that opens gradient-descent step k."""
+        before = f"${self.loss_tex} = {loss_before}$"
+        if k == 1:
+            return f"With the learning rate $\\eta = {eta}$ and the gradients of the backward pass above (at {before}):"
+        return (f"With the gradients at the numbers of step {k - 1} (at {before}; a forward and backward "
+                "pass like the one above, not written out):")
+
 
 class _Layout(Naming):
     """Builds a Sheet from a Derivation; holds the printers and names so each method stays short."""
@@ -418,11 +426,7 @@ class _Layout(Naming):
         out = []
         for step in d.updates:
             k = step.number
-            before = f"${self.loss_tex} = {self.tex(step.loss_before)}$"
-            note = (f"With the learning rate $\\eta = {eta}$ and the gradients of the backward pass above "
-                    f"(at {before}):" if k == 1 else
-                    f"With the gradients at the numbers of step {k - 1} (at {before}; a forward and backward "
-                    "pass like the one above, not written out):")
+            note = self.update_note(k, eta, self.tex(step.loss_before))
             eqs = []
             for ps in step.params:
                 lhs = f"{self.name(ps.name)}^{{({k})}}"
