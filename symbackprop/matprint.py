@@ -11,7 +11,8 @@ from .matops import MATRIX_OPS, Evaluator, operand
 from .mexpr import Const, Grad, Leaf, Matrix, MExpr, Ones, Op, Part, value
 from .printing import ADD, ATOM, MUL, NEG, POW, SheetPrinter, number_prec
 
-TOP = 100  # what a whole formula is printed against: never wrapped
+# Functions whose arguments sit inside their own brackets or sums: never wrapped again.
+BRACKETED = {"relu", "sigmoid", "tanh", "exp", "log", "softmax", "sum", "mean", "cross_entropy", "mse", "sse", "l2"}
 
 
 def bmatrix(m: Matrix, entry: Callable[[sp.Expr], str]) -> str:
@@ -68,7 +69,7 @@ class MatrixPrinter:
         texts = []
         for i, (text, p) in enumerate(args):
             need = prec + (1 if (t.op == "-" and i == 1) or t.op in ("**", "transpose") else 0)
-            texts.append(_wrap(text, p, need if t.op not in MATRIX_ARITIES_FREE else 0))
+            texts.append(_wrap(text, p, need if t.op not in BRACKETED else 0))
         return op.latex(texts, ops), prec
 
     def definition(self, t: E.Expr, numbers: bool = False) -> str:
@@ -76,20 +77,14 @@ class MatrixPrinter:
 
     # -- formulas -----------------------------------------------------------------------------
     def value(self, f: MExpr) -> Matrix:
-        if isinstance(f, Leaf):
-            return self.values.env[f.name]
-        if isinstance(f, Grad):
-            return self.grads[f.name]
-        if isinstance(f, Part):
-            return self.values(f.tree)
-        raise AssertionError(f)
+        return value(f, self.values.env, self.grads, self.values)
 
     def is_scalar(self, f: MExpr) -> bool:
         if isinstance(f, Const):
             return True
         if isinstance(f, Ones):
             return f.shape == (1, 1)
-        return value(f, self.values.env, self.grads, self.values).shape == (1, 1)
+        return self.value(f).shape == (1, 1)
 
     def formula(self, f: MExpr, mode: str = "names") -> tuple[str, int]:
         if isinstance(f, (Leaf, Grad, Part)):
@@ -163,18 +158,13 @@ class MatrixPrinter:
             first = self.pieces(f.args[0], mode)
             right, p = self.formula(f.args[1], mode)
             return first + (("+ " if f.kind == "add" else "- ") + _wrap(right, p, ADD + (f.kind == "sub")),)
-        if isinstance(f, Op) and f.kind in ("matmul", "had", "hdiv") and not isinstance(f.args[0], Const):
+        scaled = f.kind == "had" and any(self.is_scalar(a) for a in f.args) if isinstance(f, Op) else False
+        if isinstance(f, Op) and f.kind in ("matmul", "had", "hdiv") and not scaled:
             symbol = {"matmul": "", "had": r"\odot ", "hdiv": r"\oslash "}[f.kind]
-            left = [(self.formula(f.args[0], mode))]
-            a = _wrap(left[0][0], left[0][1], MUL)
+            a, pa = self.formula(f.args[0], mode)
             b, pb = self.formula(f.args[1], mode)
-            return (a, symbol + _wrap(b, pb, MUL + 1))
+            return (_wrap(a, pa, MUL), symbol + _wrap(b, pb, MUL + 1))
         return (self.formula(f, mode)[0],)
-
-
-# Functions whose arguments sit inside their own brackets or sums: never wrapped again.
-MATRIX_ARITIES_FREE = {"relu", "sigmoid", "tanh", "exp", "log", "softmax", "sum", "mean", "cross_entropy", "mse",
-                       "sse", "l2"}
 
 
 def formula_text(f: MExpr, loss: str) -> str:

@@ -140,12 +140,7 @@ class _MatrixLayout(Naming):
 
     def block(self, name: str) -> Block:
         adj = self.d.adjoints[name]
-        children = [t.child for t in adj.terms]
-        note = ""
-        if len(children) > 1:
-            listed = ", ".join(f"${self.names[c]}$" for c in children[:-1]) + f" and ${self.names[children[-1]]}$"
-            note = (f"${self.names[name]}$ feeds {listed}: its gradient is the sum over "
-                    f"{'both paths' if len(children) == 2 else f'all {len(children)} paths'}.")
+        note = self.fan_out(name, [t.child for t in adj.terms])
         formula = _sum([t.formula for t in adj.terms])
         lhs = self.grad(name)
         steps: list[Step] = [self.m.pieces(formula, "shapes")]

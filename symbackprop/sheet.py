@@ -207,6 +207,14 @@ class Naming:
             return "g_{" + self.names[n] + "}"
         return r"\frac{\partial " + self.loss_tex + r"}{\partial " + self.names[n] + "}"
 
+    def fan_out(self, name: str, children: list[str]) -> str:
+        """The sentence that says a name feeds several nodes ("" when it feeds one)."""
+        if len(children) < 2:
+            return ""
+        listed = ", ".join(f"${self.names[c]}$" for c in children[:-1]) + f" and ${self.names[children[-1]]}$"
+        return (f"${self.names[name]}$ feeds {listed}: its gradient is the sum over "
+                f"{'both paths' if len(children) == 2 else f'all {len(children)} paths'}.")
+
     def update_note(self, k: int, eta: str, loss_before: str) -> str:
         """The sentence that opens gradient-descent step k."""
         before = f"${self.loss_tex} = {loss_before}$"
@@ -369,11 +377,7 @@ class _Layout(Naming):
         loss = d.loss
         specified = not d.worksheet.loss_unspecified
         children = [t.child for t in adj.terms]
-        note = ""
-        if len(children) > 1:
-            listed = ", ".join(f"${self.name(c)}$" for c in children[:-1]) + f" and ${self.name(children[-1])}$"
-            note = (f"${self.name(name)}$ feeds {listed}: its gradient is the sum over "
-                    f"{'both paths' if len(children) == 2 else f'all {len(children)} paths'}.")
+        note = self.fan_out(name, children)
         if not specified and children == [loss]:
             return Block(name, self.heading(name),
                          f"The loss ${self.loss_tex}$ is not specified, so ${self.grad(name)}$ stays a symbol.",
