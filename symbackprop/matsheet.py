@@ -67,10 +67,9 @@ class _MatrixLayout(Naming):
         approx = self.decimal(m) if exact and self.digits and not all(x.is_Rational for x in m) else ""
         out = [Equation(lhs, wrap(lhs, main, boxed and exact, approx))] if main else []
         if not exact:
-            name = lhs if lhs.isalpha() else r"\left(" + lhs + r"\right)"
             for i in range(m.rows):
                 for j in range(m.cols):
-                    entry = _entry(name, _index(i, j, m)) if lhs.isalpha() else name + "_{" + _index(i, j, m) + "}"
+                    entry = _entry(lhs, _index(i, j, m))
                     out.append(Equation(entry, wrap(entry, [self.terms(m[i, j])], False)))
         return out
 
