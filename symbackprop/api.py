@@ -6,19 +6,19 @@ from typing import TYPE_CHECKING
 from functools import partial
 from pathlib import Path
 
-from . import worksheet as W
-from .derive import Derivation, derive
+from .worksheet import read as W
+from .engine.derive import Derivation, derive
 from .errors import SymbackpropError
-from .matderive import MatrixDerivation, derive_matrices
-from .jsonout import as_dict, to_json
-from .pdf import compile_pdf
-from .render import render
-from .sheet import Sheet, layout
-from .update import with_updates
+from .matrix.derive import MatrixDerivation, derive_matrices
+from .sheets.jsonout import as_dict, to_json
+from .sheets.pdf import compile_pdf
+from .sheets.render import render
+from .sheets.sheet import Sheet, layout
+from .engine.update import with_updates
 
 if TYPE_CHECKING:  # check and variants are imported when used: solve starts without them
-    from .check import CheckReport
-    from .variants import Variant
+    from .check.judge import CheckReport
+    from .classroom.variants import Variant
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def solve(source: str | Path | W.Worksheet, notation: str | None = None,
     ws = worksheet(source)
     templates = str(templates) if templates else None
     if ws.has_matrices:
-        from .matsheet import expanded, layout_matrices
+        from .sheets.matrix import expanded, layout_matrices
 
         md = with_updates(derive_matrices(ws))
         sheet = layout_matrices(md, notation, figure, figure_values)
@@ -97,7 +97,7 @@ def variants(source: str | Path | W.Worksheet, n: int, seed: int, notation: str 
              templates: str | Path | None = None) -> list[Solution]:
     """Variants 1..n of a worksheet with a ``random:`` block, as ``symbackprop variants --seed SEED``
     draws them (variant k does not depend on n); ``solve`` of the worksheet itself is variant 0."""
-    from .variants import plan, run
+    from .classroom.variants import plan, run
 
     job = partial(_variant_solution, notation, str(templates) if templates else None)
     return run(plan(worksheet(source), seed), [str(i) for i in range(1, n + 1)], job, jobs=1).results
@@ -111,8 +111,8 @@ def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str
     """Check a handwritten derivation against a worksheet: ``answer`` is a path (a Path, read with
     the size and encoding checks) or the Markdown/LaTeX text itself. Every equation chain becomes a
     claim with a verdict (correct, wrong, ecf, unreadable, unknown) and, when wrong, a diagnosis."""
-    from .answer_text import read_answer
-    from .check import check_text
+    from .check.answer_text import read_answer
+    from .check.judge import check_text
 
     text = read_answer(answer) if isinstance(answer, Path) else answer
     name = answer_name or (str(answer) if isinstance(answer, Path) else "<answer>")

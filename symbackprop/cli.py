@@ -14,9 +14,9 @@ import click
 from . import __version__
 from .api import Solution, solve as solve_worksheet
 from .errors import ExpressionError, LatexError, SymbackpropError
-from .expr import exact_number
-from .pdf import compile_pdf
-from .worksheet import load
+from .language.expr import exact_number
+from .sheets.pdf import compile_pdf
+from .worksheet.read import load
 
 if TYPE_CHECKING:
     from sympy import Rational
@@ -219,9 +219,9 @@ def variants(worksheet: str, count: int | None, roster: str | None, seed: int, o
              templates: str | None, jobs: int) -> None:
     """Write a class's variants of WORKSHEET: for each an exercise and a solution sheet, and the answer key."""
     # The commands beyond solve import their modules when they run, so that solve starts fast.
-    from .roster import read_roster
-    from .variantdir import FORMATS, SHEETS, Request, write as write_variants
-    from .variants import plan as variant_plan, warnings as variant_warnings
+    from .classroom.roster import read_roster
+    from .classroom.folder import FORMATS, SHEETS, Request, write as write_variants
+    from .classroom.variants import plan as variant_plan, warnings as variant_warnings
     if (count is None) == (roster is None):
         raise SymbackpropError("give either -n N (variants 1 to N) or --roster FILE (a variant per student)",
                                worksheet)
@@ -245,8 +245,8 @@ def variants(worksheet: str, count: int | None, roster: str | None, seed: int, o
               help="Processes; 0: one per core from 40 variants.")
 def stress(worksheet: str, count: int, seed: int, output: str | None, jobs: int) -> None:
     """Draw many variants of WORKSHEET and report rejections, ranges, kinks and degenerate variants."""
-    from .stress import stress as stress_report
-    from .variants import plan as variant_plan
+    from .classroom.stress import stress as stress_report
+    from .classroom.variants import plan as variant_plan
     p = variant_plan(load(worksheet), seed)
     with progress(count) as bar:
         report = stress_report(p, count, jobs, bar)
@@ -272,7 +272,7 @@ def check(worksheet: str, answer: str, fmt: str, output: str | None) -> None:
     """Check the derivation in ANSWER (Markdown with $$ math, or LaTeX) against WORKSHEET, line by line.
     Exit code 0: every readable claim is right; 1: a mistake was found; 2: bad input."""
     from .api import check as check_answer
-    from .checkreport import to_document, to_json, to_text
+    from .check.report import to_document, to_json, to_text
     report = check_answer(Path(worksheet), Path(answer))
     if fmt == "json":
         text = to_json(report)

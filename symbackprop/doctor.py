@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from .pdf import ENGINE, INSTALL
+from .sheets.pdf import ENGINE, INSTALL
 
 TOOLS = (  # name, the flag that prints its version, what it is for
     (ENGINE, "--version", "--format pdf compiles the LaTeX with it"),

@@ -12,9 +12,9 @@ import pytest
 
 from conftest import ROOT, WORKSHEETS, run_cli
 from symbackprop.api import check
-from symbackprop.checkreport import to_document
+from symbackprop.check.report import to_document
 from symbackprop.errors import AnswerError
-from symbackprop.latexmath import parse_chain
+from symbackprop.check.latexmath import parse_chain
 
 SEEDS = Path("/work/shared/seeds")
 ANSWERS = ROOT / "tests" / "answers"

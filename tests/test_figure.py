@@ -9,9 +9,9 @@ import pytest
 
 from golden import worksheets
 from symbackprop import solve
-from symbackprop.figure import plain_name
-from symbackprop import graphlayout
-from symbackprop.graphlayout import MAX_WIDTH, SHRINK, Box, draw
+from symbackprop.sheets.figure import plain_name
+from symbackprop.sheets import graphlayout
+from symbackprop.sheets.graphlayout import MAX_WIDTH, SHRINK, Box, draw
 
 from conftest import WORKSHEETS, run_cli
 

@@ -37,11 +37,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from symbackprop import expr as E
+from symbackprop.language import expr as E
 from symbackprop.api import solve
-from symbackprop.derive import derive
+from symbackprop.engine.derive import derive
 from symbackprop.errors import ExpressionError, SymbackpropError
-from symbackprop.worksheet import KEYS, loads
+from symbackprop.worksheet.read import KEYS, loads
 
 from conftest import ROOT, WORKSHEETS
 
@@ -278,7 +278,7 @@ def derivations():
 @fuzz_settings(600)
 @given(which=st.integers(0, 2), text=DERIVATION)
 def test_check_reader_on_any_derivation(derivations, which, text):
-    check = pytest.importorskip("symbackprop.check")
+    check = pytest.importorskip("symbackprop.check.judge")
     RUN["check: derivations read"] += 1
     start = time.monotonic()
     with bounded(text[:200]):

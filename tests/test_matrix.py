@@ -13,12 +13,12 @@ import sympy as sp
 
 from conftest import WORKSHEETS, run_cli
 from symbackprop import solve
-from symbackprop.derive import derive
-from symbackprop.expand import scalar_worksheet
-from symbackprop.matderive import derive_matrices
-from symbackprop.normal import equal, normal
-from symbackprop.update import with_updates
-from symbackprop.worksheet import load, loads
+from symbackprop.engine.derive import derive
+from symbackprop.matrix.expand import scalar_worksheet
+from symbackprop.matrix.derive import derive_matrices
+from symbackprop.language.normal import equal, normal
+from symbackprop.engine.update import with_updates
+from symbackprop.worksheet.read import load, loads
 
 M003 = WORKSHEETS / "003_relu_matrix.yaml"
 S003 = WORKSHEETS / "003_relu_numeric.yaml"

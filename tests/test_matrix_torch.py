@@ -31,11 +31,11 @@ import sympy as sp
 
 from oracles import on_workers
 from randmatrix import MatrixGraph, fold, generate
-from symbackprop.derive import derive
-from symbackprop.expand import entry_name, scalar_worksheet
-from symbackprop.matderive import MatrixDerivation, derive_matrices
-from symbackprop.normal import equal
-from symbackprop.worksheet import loads
+from symbackprop.engine.derive import derive
+from symbackprop.matrix.expand import entry_name, scalar_worksheet
+from symbackprop.matrix.derive import MatrixDerivation, derive_matrices
+from symbackprop.language.normal import equal
+from symbackprop.worksheet.read import loads
 
 try:
     import torch

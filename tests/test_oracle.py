@@ -30,8 +30,8 @@ import sympy as sp
 from oracles import (EXACT_TOL, close, compose, exact_values, kink_affected, mp_text, mp_values,
                      on_workers, sym, sympy_gradient, to_mp)
 from randgraph import CENSUS_WANTED, census, generate
-from symbackprop.derive import derive
-from symbackprop.worksheet import loads
+from symbackprop.engine.derive import derive
+from symbackprop.worksheet.read import loads
 
 N_GRAPHS = 200
 SEEDS = list(range(N_GRAPHS))

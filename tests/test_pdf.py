@@ -12,7 +12,7 @@ import pytest
 from golden import worksheets
 from symbackprop import solve
 from symbackprop.errors import LatexError
-from symbackprop.pdf import compile_pdf, compile_with_log
+from symbackprop.sheets.pdf import compile_pdf, compile_with_log
 
 from conftest import ROOT, WORKSHEETS, run_cli
 

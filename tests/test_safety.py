@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop import pdf
+from symbackprop.sheets import pdf
 from symbackprop.errors import LatexError, WorksheetError
-from symbackprop.worksheet import loads
+from symbackprop.worksheet.read import loads
 
 from conftest import run_cli
 

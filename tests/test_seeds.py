@@ -11,7 +11,7 @@ from conftest import WORKSHEETS
 from golden import FORMATS, expected, worksheets
 
 from symbackprop import solve
-from symbackprop.worksheet import load
+from symbackprop.worksheet.read import load
 
 
 def grads(name: str) -> dict[str, sp.Expr]:

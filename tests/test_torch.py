@@ -31,8 +31,8 @@ import sympy as sp
 
 from oracles import EXACT_TOL, MP_OPS, ancestors, close, exact_values, kinks_on, mp_values, on_workers, sympy_gradient, to_mp
 from randgraph import CENSUS_WANTED, census, fold, generate
-from symbackprop.derive import derive
-from symbackprop.worksheet import loads
+from symbackprop.engine.derive import derive
+from symbackprop.worksheet.read import loads
 
 try:
     import torch

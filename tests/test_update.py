@@ -9,7 +9,7 @@ import sympy as sp
 
 from conftest import WORKSHEETS, run_cli
 from symbackprop import solve
-from symbackprop.worksheet import load
+from symbackprop.worksheet.read import load
 
 W001 = (WORKSHEETS / "001_linear_network.yaml").read_text()
 UPDATE = "update:\n  lr: 0.1\n  params: [w1, w2, w9]\n  steps: 2\n"

@@ -18,11 +18,11 @@ import yaml
 
 from conftest import ROOT, WORKSHEETS, run_cli
 from symbackprop import solve
-from symbackprop.answerkey import decimal
+from symbackprop.classroom.answerkey import decimal
 from symbackprop.api import variants
-from symbackprop.constraints import environment, holds
-from symbackprop.variants import plan, run, stream
-from symbackprop.worksheet import loads
+from symbackprop.worksheet.require import environment, holds
+from symbackprop.classroom.variants import plan, run, stream
+from symbackprop.worksheet.read import loads
 
 W = WORKSHEETS / "001_linear_network_random.yaml"
 RELU = """\
@@ -361,7 +361,7 @@ def test_a_worksheet_without_random_has_no_variants(tmp_path) -> None:
 def test_stress_reports_rejections_kinks_and_degenerate_variants() -> None:
     text = RELU + "require:\n  - w != 2\n"
     p = plan(loads(text), 0)
-    from symbackprop.stress import report, facts
+    from symbackprop.classroom.stress import report, facts
     result = run(p, [str(i) for i in range(1, 61)], facts, jobs=1)
     out = report(p, result)
     assert "| `w != 2` | 12 |" in out

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.derive import derive
+from symbackprop.engine.derive import derive
 from symbackprop.errors import EvaluationError, SymbackpropError, WorksheetError
-from symbackprop.worksheet import load, loads
+from symbackprop.worksheet.read import load, loads
 
 FILE = "bad.yaml"
 ROOT = Path(__file__).resolve().parent.parent
@@ -308,7 +308,7 @@ BOMB = (GIVEN + "nodes:\n  a: x*w\ndescription:\n"
 
 
 def test_yaml_alias_bomb_is_refused_fast():
-    code = ("import sys; from symbackprop.worksheet import loads\n"
+    code = ("import sys; from symbackprop.worksheet.read import loads\n"
             "from symbackprop.errors import WorksheetError\n"
             "try:\n    loads(sys.stdin.read(), 'bomb.yaml')\nexcept WorksheetError as e:\n    print(e)\n")
     try:

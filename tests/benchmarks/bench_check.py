@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from symbackprop.answer_text import math_lines, read_answer  # noqa: E402
+from symbackprop.check.answer_text import math_lines, read_answer  # noqa: E402
 from symbackprop.api import check  # noqa: E402
-from symbackprop.latexmath import Unreadable, parse_chain  # noqa: E402
+from symbackprop.check.latexmath import Unreadable, parse_chain  # noqa: E402
 
 WORKSHEETS = ROOT / "worksheets"
 SEED_WORKSHEETS = {"000": "000_edge_graph", "001": "001_linear_network", "002": "002_relu_skip_symbolic",

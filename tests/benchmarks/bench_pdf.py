@@ -32,7 +32,8 @@ if str(ROOT) not in sys.path:
 
 import symbackprop  # noqa: E402
 from sympy.core.cache import clear_cache  # noqa: E402
-from symbackprop import pdf, solve  # noqa: E402
+from symbackprop.sheets import pdf
+from symbackprop import solve  # noqa: E402
 
 TARGET = 5.0  # seconds, wall clock, for one PDF from the command line
 SEED = ROOT / "worksheets" / "001_linear_network.yaml"

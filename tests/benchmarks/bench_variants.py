@@ -61,9 +61,9 @@ def timed(n: int, jobs: int | None, repeats: int, sheets: str = "solution") -> t
 
 
 def profile(n: int, top: int) -> None:
-    from symbackprop.variantdir import Request, write
-    from symbackprop.variants import plan
-    from symbackprop.worksheet import load
+    from symbackprop.classroom.folder import Request, write
+    from symbackprop.classroom.variants import plan
+    from symbackprop.worksheet.read import load
 
     p = plan(load(WORKSHEET), 1)
     with tempfile.TemporaryDirectory(dir=ROOT, prefix=".bench-variants-") as tmp:

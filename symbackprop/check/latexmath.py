@@ -1,0 +1,635 @@
+"""A small grammar for the math of a handwritten chain-rule derivation: a tokenizer and a
+recursive-descent parser into our own tree, then SymPy built node by node.
+
+Nothing here evaluates text: no ``eval``, ``sympify`` or ``parse_latex``. The subset is what
+backprop notes use — numbers (exact), names with subscripts and accents, ``+ - \\cdot \\times *
+/``, juxtaposition (``(2)(4)``, ``2D``), powers, ``\\frac``, ``\\boxed``, ``\\sqrt``, ``\\ln``/
+``\\log`` (natural: a backprop course's log), ``\\exp``, ``cases`` and derivatives written
+``\\frac{\\partial L}{\\partial x_1}``, ``∂L/∂x1``, ``dL/dx_1``, ``g_{x_1}`` or ``g-x1``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+from collections.abc import Callable
+
+import sympy as sp
+
+from ..errors import EvaluationError
+from ..language.ops import Sigmoid, build_binary
+
+MAX_TEXT = 2_000  # characters of one equation chain
+MAX_DEPTH = 40  # nesting of groups and parentheses
+MAX_DIGITS = 100
+
+
+class Unreadable(Exception):
+    """This math cannot be read; the message says why, for the report."""
+
+
+# -- the tree --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Num:
+    value: sp.Rational
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A written name: ``x_{1}`` is base x, sub 1; ``\\hat{y}`` is base y, accent hat."""
+
+    base: str
+    sub: str = ""
+    accent: str = ""
+
+    @property
+    def key(self) -> str:
+        """The form names are matched by: ``x_{1}``, ``x_1`` and ``x1`` all give ``x1``."""
+        return self.base + self.accent + self.sub
+
+    @property
+    def text(self) -> str:
+        return self.base + (f"_{self.sub}" if self.sub else "") + (f" ({self.accent})" if self.accent else "")
+
+
+@dataclass(frozen=True)
+class Deriv:
+    """∂top/∂bottom; ``top`` None is the operator ∂/∂bottom, applied by an ``apply`` Op."""
+
+    top: Atom | None
+    bottom: Atom
+
+
+@dataclass(frozen=True)
+class Grad:
+    """The upstream-gradient notation: ``g_{x}``, ``g-x``, ``grad-x`` — ∂(loss)/∂x."""
+
+    of: Atom
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operator (``+ * / ^ neg apply prime``) or a function (``log exp sqrt sigma …``)."""
+
+    op: str
+    args: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Cases:
+    """``\\begin{cases} v & cond \\\\ … \\end{cases}``; a condition None is "else"."""
+
+    rows: tuple[tuple[Node, tuple[Node, str, Node] | None], ...]
+
+
+Node = Union[Num, Atom, Deriv, Grad, Op, Cases]
+
+# -- the tokenizer ---------------------------------------------------------------------------
+UNICODE = {
+    "−": "-", "–": "-", "·": r" \cdot ", "⋅": r" \cdot ", "×": r" \times ", "∂": r" \partial ",
+    "÷": "/", "≥": r" \geq ", "≤": r" \leq ", "≈": r" \approx ", "⇒": r" \Rightarrow ", "→": r" \to ",
+    "ŷ": r"\hat{y}", "′": "'", "√": r"\sqrt ", "∗": "*",
+}
+GREEK_UNICODE = dict(zip("αβγδεζηθικλμνξπρστυφχψωΔΣΘΛΦΨΩ", (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
+    "upsilon phi chi psi omega Delta Sigma Theta Lambda Phi Psi Omega").split()))
+GREEK = set(GREEK_UNICODE.values()) | {"varepsilon", "varphi", "vartheta", "Gamma", "Xi", "Pi", "Upsilon"}
+FUNCS = {"log": "log", "ln": "log", "exp": "exp", "sqrt": "sqrt", "tanh": "tanh", "max": "max", "min": "min",
+         "relu": "relu", "ReLU": "relu", "sigmoid": "sigma", "sigma": "sigma"}
+ALWAYS_FUNCS = {"log", "ln", "exp", "sqrt", "tanh", "max", "min"}  # the others are names unless applied
+IGNORED = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle",
+           "textstyle", "limits", "nonumber", "notag", "mathcal", "mathbf", "boldsymbol", "bm", "mathit",
+           "mathsf", "mathbb", "quad", "qquad", ",", ";", ":", "!", " ", "Rightarrow", "implies"}
+WORD_COMMANDS = {"text", "mathrm", "operatorname", "textrm", "textit", "operatorname*"}
+ACCENTS = {"hat", "bar", "tilde", "dot", "vec", "widehat", "overline"}
+TIMES = {"cdot", "times", "ast"}
+RELATIONS = {"<": "<", ">": ">", "lt": "<", "gt": ">", "le": "<=", "leq": "<=", "leqslant": "<=",
+             "ge": ">=", "geq": ">=", "geqslant": ">="}
+
+_UNICODE_TABLE = str.maketrans({**UNICODE, **{g: f" \\{n} " for g, n in GREEK_UNICODE.items()}})
+_TOKEN = re.compile(r"(?P<grad>(?<![A-Za-z\\])g-(?=[A-Za-z\\]))|(?P<cmd>\\(?:[A-Za-z]+\*?|.))|"
+                    r"(?P<num>\d+(?:\.\d+)?)|(?P<letter>[A-Za-z])(?P<digits>\d+(?![.\d]))?|(?P<space>\s+)|(?P<sym>.)", re.S)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # cmd, num, letter, word, sym, grad, end
+    text: str
+
+
+def tokenize(text: str) -> list[Token]:
+    """LaTeX (or plain ``∂L/∂x1``) into tokens; ``\\text{…}`` and its kin become one word."""
+    if len(text) > MAX_TEXT:
+        raise Unreadable(f"longer than {MAX_TEXT} characters")
+    text = text.translate(_UNICODE_TABLE)
+    out: list[Token] = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        if m.start() < pos:
+            continue
+        kind = next(k for k in ("grad", "cmd", "num", "letter", "space", "sym") if m.group(k) is not None)
+        value = m.group()
+        if kind == "space":
+            continue
+        if kind == "cmd":
+            name = value[1:]
+            if name in WORD_COMMANDS:
+                body, pos = _group_text(text, m.end())
+                word = re.sub(r"\\[,;:! ]|\s+", "", body)
+                if word:
+                    out.append(Token("letter" if len(word) == 1 and word.isalpha() else "word", word))
+                continue
+            if name in ("left", "right", "bigl", "bigr", "Bigl", "Bigr"):
+                rest = text[m.end():].lstrip()
+                if rest.startswith("."):
+                    pos = len(text) - len(rest) + 1
+                continue
+            if name in IGNORED:
+                continue
+            out.append(Token("cmd", name))
+            continue
+        if kind == "num" and len(value) > MAX_DIGITS:
+            raise Unreadable(f"the number {value[:20]}… is too long")
+        if kind == "letter" and m.group("digits"):  # plain x1: the digits are a subscript
+            out += [Token("letter", value[0]), Token("sym", "_"), Token("sym", "{"), Token("num", m.group("digits")),
+                    Token("sym", "}")]
+            continue
+        if kind == "sym" and value not in "+-*/^_()[]{}=,;'&<>|.!":
+            raise Unreadable(f"the character '{value}' is not read")
+        out.append(Token(kind, value))
+    out.append(Token("end", ""))
+    return out
+
+
+def _group_text(text: str, start: int) -> tuple[str, int]:
+    """The raw text of the ``{…}`` group at ``start`` (after spaces) and the position after it."""
+    i = start
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text) or text[i] != "{":
+        return "", start
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "{" and text[j - 1] != "\\":
+            depth += 1
+        elif text[j] == "}" and text[j - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1:j], j + 1
+    raise Unreadable("a brace is not closed")
+
+
+# -- the parser ------------------------------------------------------------------------------
+def parse_chain(text: str) -> list[Node | Unreadable]:
+    """An equation chain ``a = b = … = v`` into its members; a member that cannot be read is an
+    Unreadable in its place (the others are still checked)."""
+    tokens = tokenize(text)
+    members: list[list[Token]] = [[]]
+    depth = 0
+    for t in tokens[:-1]:
+        if t.kind == "sym" and t.text in "({[":
+            depth += 1
+        elif t.kind == "sym" and t.text in ")}]":
+            depth -= 1
+        if depth == 0 and (t.kind == "sym" and t.text == "=" or t.kind == "cmd" and t.text in ("approx", "equiv")):
+            members.append([])
+        else:
+            members[-1].append(t)
+    out: list[Node | Unreadable] = []
+    for member in members:
+        try:
+            out.append(parse_tokens(member) if member else Unreadable("empty"))
+        except Unreadable as exc:
+            out.append(exc)
+    return out
+
+
+def parse_tokens(tokens: list[Token]) -> Node:
+    p = _Parser(tokens + [Token("end", "")])
+    node = p.expr()
+    if p.peek.kind != "end":
+        raise Unreadable(f"unexpected '{_show(p.peek)}'")
+    return node
+
+
+def parse_atom(text: str) -> Atom | None:
+    """A name as LaTeX (``x_{1}``, ``\\hat{y}``, ``P_+``) as an Atom; None when it is not one."""
+    try:
+        tokens = tokenize(text)
+        p = _Parser(tokens)
+        atom = p.atom()
+        return atom if p.peek.kind == "end" else None
+    except Unreadable:
+        return None
+
+
+def _show(t: Token) -> str:
+    return ("\\" + t.text) if t.kind == "cmd" else (t.text or "end of line")
+
+
+MARKERS = {("cmd", "partial"), ("letter", "d"), ("cmd", "delta"), ("num", "2"), ("num", "6")}
+
+
+class _Parser:
+    """Recursive descent over the tokens; depth-limited, so no input nests it too deeply."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.depth = 0
+
+    @property
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def take(self) -> Token:
+        t = self.tokens[self.i]
+        self.i = min(self.i + 1, len(self.tokens) - 1)
+        return t
+
+    def at(self, kind: str, text: str | None = None) -> bool:
+        return self.peek.kind == kind and (text is None or self.peek.text == text)
+
+    def expect(self, kind: str, text: str) -> None:
+        if not self.at(kind, text):
+            raise Unreadable(f"expected '{text}' but found '{_show(self.peek)}'")
+        self.take()
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise Unreadable("nested too deeply")
+
+    # expr := term (('+'|'-') term)*
+    def expr(self) -> Node:
+        self.nested()
+        node = self.term()
+        while self.at("sym", "+") or self.at("sym", "-") or self.at("cmd", "pm"):
+            op = self.take().text
+            if op == "pm":
+                raise Unreadable("± is not read")
+            right = self.term()
+            node = Op("+", (node, right if op == "+" else Op("neg", (right,))))
+        self.depth -= 1
+        return node
+
+    # term := unary (('·'|'×'|'*'|'/'|juxtaposition) unary)*
+    def term(self) -> Node:
+        node = self.unary()
+        while True:
+            if self.at("sym", "*") or (self.at("cmd") and self.peek.text in TIMES):
+                self.take()
+                node = Op("*", (node, self.unary()))
+            elif self.at("sym", "/") or self.at("cmd", "div"):
+                self.take()
+                node = Op("/", (node, self.unary()))
+            elif self.starts_primary():
+                node = Op("*", (node, self.power()))
+            else:
+                return node
+
+    def unary(self) -> Node:
+        if self.at("sym", "-"):
+            self.take()
+            return Op("neg", (self.unary(),))
+        if self.at("sym", "+"):
+            self.take()
+            return self.unary()
+        return self.power()
+
+    def power(self) -> Node:
+        node = self.primary()
+        while self.at("sym", "'"):
+            self.take()
+            node = Op("prime", (node,))
+        if self.at("sym", "^"):
+            self.take()
+            exponent = self.group_or_single()
+            node = Op("^", (node, exponent))
+        return node
+
+    def group_or_single(self) -> Node:
+        if self.at("sym", "{"):
+            return self.braced()
+        if self.at("num"):
+            return _number(self.take().text)
+        if self.at("sym", "-"):
+            self.take()
+            return Op("neg", (self.group_or_single(),))
+        return self.primary()
+
+    def braced(self) -> Node:
+        self.expect("sym", "{")
+        node = self.expr()
+        self.expect("sym", "}")
+        return node
+
+    def starts_primary(self) -> bool:
+        t = self.peek
+        if t.kind in ("num", "letter", "word", "grad"):
+            return True
+        if t.kind == "sym":
+            return t.text in "([{"
+        return t.kind == "cmd" and (t.text in ("frac", "dfrac", "tfrac", "partial", "sqrt", "boxed", "exp",
+                                               "log", "ln", "begin") or t.text in GREEK or t.text in ACCENTS
+                                    or t.text in FUNCS)
+
+    def primary(self) -> Node:
+        self.nested()
+        node = self._primary()
+        self.depth -= 1
+        return node
+
+    def _primary(self) -> Node:
+        t = self.peek
+        if t.kind == "num":
+            self.take()
+            return _number(t.text)
+        if t.kind == "sym" and t.text in "([":
+            close = ")" if self.take().text == "(" else "]"
+            node = self.expr()
+            self.expect("sym", close)
+            return node
+        if t.kind == "sym" and t.text == "{":
+            return self.braced()
+        if t.kind == "grad":
+            self.take()
+            return Grad(self.atom())
+        if t.kind == "cmd":
+            if t.text in ("frac", "dfrac", "tfrac"):
+                return self.fraction()
+            if t.text == "boxed":
+                self.take()
+                return self.braced()
+            if t.text == "sqrt":
+                self.take()
+                return Op("sqrt", (self.group_or_single(),))
+            if t.text == "partial":
+                return self.slash_derivative("partial")
+            if t.text == "begin":
+                return self.cases()
+            if t.text in FUNCS and (t.text in ALWAYS_FUNCS or self._applied()):
+                return self.function()
+        if t.kind == "letter" and t.text == "d" and self._slash_ahead():
+            return self.slash_derivative("d")
+        if t.kind == "word" and re.match(r"^grad[-_]", t.text):
+            self.take()
+            atom = parse_atom(t.text[5:])
+            if atom is None:
+                raise Unreadable(f"cannot read the name in '{t.text}'")
+            return Grad(atom)
+        if t.kind == "word" and t.text in FUNCS and self._applied():
+            return self.function()
+        return self.atom_or_grad()
+
+    def _applied(self) -> bool:
+        nxt = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else Token("end", "")
+        return nxt.kind == "sym" and nxt.text == "("
+
+    def _slash_ahead(self) -> bool:
+        """``d NAME / d NAME``: a derivative in slash form (tried, then undone if it is not)."""
+        start = self.i
+        try:
+            self.take()
+            self.atom()
+            ok = self.at("sym", "/")
+            if ok:
+                self.take()
+                ok = self.at("letter", "d")
+        except Unreadable:
+            ok = False
+        self.i = start
+        return ok
+
+    def slash_derivative(self, marker: str) -> Node:
+        self.take()
+        top = self.atom()
+        self.expect("sym", "/")
+        if not (self.at("cmd", "partial") if marker == "partial" else self.at("letter", "d")):
+            raise Unreadable(f"expected ∂ after '/' in ∂{top.text}/…")
+        self.take()
+        return Deriv(top, self.atom())
+
+    def fraction(self) -> Node:
+        self.take()
+        num = self.raw_group()
+        den = self.raw_group()
+        d = _derivative(num, den)
+        if d is not None:
+            if d.top is None:  # the operator ∂/∂x applied to what follows
+                return Op("apply", (d, self.power()))
+            return d
+        if num and den and num[0] == den[0] == Token("cmd", "partial"):
+            raise Unreadable("cannot read the names in ∂" + "".join(t.text for t in num[1:]) + "/∂"
+                             + "".join(t.text for t in den[1:]))
+        return Op("/", (parse_tokens(num), parse_tokens(den)))
+
+    def raw_group(self) -> list[Token]:
+        """The tokens of one ``{…}`` argument (or of a single token: ``\\frac12``)."""
+        if not self.at("sym", "{"):
+            t = self.take()
+            if t.kind == "end":
+                raise Unreadable("\\frac needs two arguments")
+            return [t]
+        self.take()
+        depth, out = 1, []
+        while True:
+            t = self.take()
+            if t.kind == "end":
+                raise Unreadable("a brace is not closed")
+            if t.kind == "sym" and t.text == "{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise Unreadable("nested too deeply")
+            elif t.kind == "sym" and t.text == "}":
+                depth -= 1
+                if depth == 0:
+                    return out
+            out.append(t)
+
+    def function(self) -> Node:
+        name = FUNCS[self.take().text]
+        if name == "log" and self.at("sym", "_"):
+            self.take()
+            base = self.group_or_single()
+            if base != Num(sp.Integer(10)):
+                raise Unreadable("only \\log_{10} has a base that is read")
+            name = "log10"
+        if self.at("sym", "("):
+            self.take()
+            args = [self.expr()]
+            while self.at("sym", ","):
+                self.take()
+                args.append(self.expr())
+            self.expect("sym", ")")
+            return Op(name, tuple(args))
+        return Op(name, (self.power(),))
+
+    def cases(self) -> Node:
+        self.take()
+        env = self.raw_group()
+        if "".join(t.text for t in env) != "cases":
+            raise Unreadable(f"the environment '{''.join(t.text for t in env)}' is not read")
+        rows: list[tuple[Node, tuple[Node, str, Node] | None]] = []
+        while True:
+            value = self.expr()
+            if self.at("sym", ","):
+                self.take()
+            condition = None
+            if self.at("sym", "&"):
+                self.take()
+            if not (self.at("cmd", "\\") or self.at("cmd", "end")):
+                condition = self.condition()
+            rows.append((value, condition))
+            if self.at("cmd", "\\"):
+                self.take()
+                continue
+            self.expect("cmd", "end")
+            self.raw_group()
+            return Cases(tuple(rows))
+
+    def condition(self) -> tuple[Node, str, Node] | None:
+        if self.at("word") and self.peek.text.rstrip(".,:").lower() in ("else", "otherwise", "elsewhere"):
+            self.take()
+            while self.at("sym", "."):
+                self.take()
+            return None
+        if self.at("word") and self.peek.text.lower() in ("if", "for"):
+            self.take()
+        left = self.expr()
+        t = self.take()
+        rel = RELATIONS.get(t.text) if t.kind in ("sym", "cmd") else None
+        if rel is None:
+            raise Unreadable(f"cannot read the condition at '{_show(t)}'")
+        if rel in ("<", ">") and self.at("sym", "="):
+            self.take()
+            rel += "="
+        return left, rel, self.expr()
+
+    def atom_or_grad(self) -> Node:
+        """A name, or the upstream notation ``g_{x_1}`` / ``g_{-x}`` (a g whose subscript is a name)."""
+        if self.at("letter", "g") and self.tokens[self.i + 1].kind == "sym" and self.tokens[self.i + 1].text == "_":
+            start = self.i
+            self.take()
+            self.take()
+            sub = self.raw_group() if self.at("sym", "{") else [self.take()]
+            if sub and sub[0].kind == "sym" and sub[0].text == "-":
+                sub = sub[1:]
+            inner = _only_atom(sub)
+            if inner is not None and inner.base[0].isalpha():
+                return Grad(inner)
+            self.i = start
+        return self.atom()
+
+    def atom(self) -> Atom:
+        """A name: a letter, a Greek letter, a word, an accent on one, with an optional subscript."""
+        t = self.take()
+        accent = ""
+        if t.kind == "cmd" and t.text in ACCENTS:
+            accent = {"widehat": "hat", "overline": "bar"}.get(t.text, t.text)
+            inner = self.raw_group() if self.at("sym", "{") else [self.take()]
+            sub_parser = _Parser(inner + [Token("end", "")])
+            base_atom = sub_parser.atom()
+            base, sub0 = base_atom.base, base_atom.sub
+        elif t.kind in ("letter", "word"):
+            base, sub0 = t.text, ""
+        elif t.kind == "sym" and t.text == "{":  # \mathcal{L}: the wrapper is dropped, its group stays
+            inner = self.atom()
+            self.expect("sym", "}")
+            base, sub0, accent = inner.base, inner.sub, inner.accent
+        elif t.kind == "cmd" and t.text in GREEK:
+            base, sub0 = t.text, ""
+        else:
+            raise Unreadable(f"unexpected '{_show(t)}'")
+        sub = sub0
+        if self.at("sym", "_"):
+            self.take()
+            if self.at("sym", "{"):
+                sub = _sub_text(self.raw_group())
+            else:
+                s = self.take()
+                if s.kind == "end":
+                    raise Unreadable("a subscript is missing")
+                sub = _sub_text([s])
+        return Atom(base, sub, accent)
+
+
+def _sub_text(tokens: list[Token]) -> str:
+    """A subscript as plain text: ``{\\mathrm{out}}`` → out, ``{1}`` → 1, ``{C_1}`` → C1."""
+    return "".join(t.text for t in tokens if not (t.kind == "sym" and t.text in "{}_,"))
+
+
+def _number(text: str) -> Num:
+    return Num(sp.Rational(text))
+
+
+def _derivative(num: list[Token], den: list[Token]) -> Deriv | None:
+    """``\\frac{∂A}{∂B}`` (∂ also written d, δ, or OCR's 2 and 6) as a Deriv; None if it is not one."""
+    if not num or not den:
+        return None
+    marker = (num[0].kind, num[0].text)
+    if marker not in MARKERS or (den[0].kind, den[0].text) != marker:
+        return None
+    bottom = _only_atom(den[1:])
+    if bottom is None:
+        return None
+    if len(num) == 1:
+        return Deriv(None, bottom) if marker[0] != "num" else None
+    top = _only_atom(num[1:])
+    return Deriv(top, bottom) if top is not None else None
+
+
+def _only_atom(tokens: list[Token]) -> Atom | None:
+    p = _Parser(tokens + [Token("end", "")])
+    try:
+        node = p.atom_or_grad()
+    except Unreadable:
+        return None
+    return node if isinstance(node, Atom) and p.peek.kind == "end" else None
+
+
+# -- to SymPy --------------------------------------------------------------------------------
+Resolve = Callable[[Atom | Deriv | Grad], sp.Expr]
+RELOPS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
+
+
+def to_sympy(node: Node, resolve: Resolve) -> sp.Expr:
+    """Build SymPy from the tree; ``resolve`` gives a name's or a derivative's symbol (or raises
+    Unreadable). Arithmetic goes through the guarded builders: no power too large to write."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, (Atom, Deriv, Grad)):
+        return resolve(node)
+    if isinstance(node, Cases):
+        pieces = []
+        for value, cond in node.rows:
+            c = sp.true if cond is None else RELOPS[cond[1]](to_sympy(cond[0], resolve), to_sympy(cond[2], resolve))
+            pieces.append((to_sympy(value, resolve), c))
+        if pieces[-1][1] is not sp.true:
+            pieces.append((sp.nan, sp.true))
+        return sp.Piecewise(*pieces)
+    op = node.op
+    if op == "apply":
+        d, body = node.args
+        x = resolve(Deriv(None, d.bottom))
+        return sp.diff(to_sympy(body, resolve), x)
+    if op == "prime":
+        raise Unreadable("a derivative written with a prime (') names no variable")
+    args = [to_sympy(a, resolve) for a in node.args]
+    try:
+        if op == "neg":
+            return -args[0]
+        if op in ("+", "*", "/"):
+            return build_binary(op, args[0], args[1])
+        if op == "^":
+            return build_binary("**", args[0], args[1])
+    except (ZeroDivisionError, OverflowError, MemoryError):
+        raise Unreadable("the arithmetic cannot be done") from None
+    except EvaluationError as exc:
+        raise Unreadable(exc.message) from None
+    builders = {"log": sp.log, "log10": lambda x: sp.log(x) / sp.log(10), "exp": sp.exp, "sqrt": sp.sqrt,
+                "tanh": sp.tanh, "sigma": Sigmoid, "max": sp.Max, "min": sp.Min,
+                "relu": lambda x: sp.Max(x, 0)}
+    if op in ("log", "log10", "exp", "sqrt", "tanh", "sigma", "relu") and len(args) != 1:
+        raise Unreadable(f"\\{op} takes one argument")
+    return builders[op](*args)

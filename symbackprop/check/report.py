@@ -1,0 +1,102 @@
+"""A checked derivation as the terminal text, the JSON contract, and the Markdown and LaTeX
+reports (their layout lives in templates/check.md.j2 and templates/check.tex.j2)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import click
+import sympy as sp
+
+from .judge import CheckReport, ClaimCheck
+from ..language.evaluate import symbol
+from ..sheets.jsonout import exact
+from ..sheets.printing import SheetPrinter, default_name_latex
+from ..sheets.render import environment, tex_escape
+
+MARKS = {"correct": "✓", "wrong": "✗", "ecf": "ECF", "unreadable": "?", "unknown": "–"}
+COLOURS = {"correct": "green", "wrong": "red", "ecf": "yellow", "unreadable": "blue", "unknown": "magenta"}
+# Characters of our own sentences that pdflatex reads only in math.
+
+def as_dict(report: CheckReport) -> dict[str, Any]:
+    """The JSON contract: each claim with exact SymPy strings, and the counts."""
+    return {
+        "worksheet": report.worksheet,
+        "answer": report.answer,
+        "claims": [{
+            "line": c.line, "text": c.text, "quantity": c.quantity,
+            "claimed": _exact(c.claimed), "expected": _exact(c.expected),
+            "verdict": c.verdict, "diagnosis": c.diagnosis, "steps": list(c.steps),
+        } for c in report.claims],
+        "summary": {**{v: report.count(v) for v in MARKS},
+                    "score": None if report.score is None else exact(report.score)},
+    }
+
+
+def to_json(report: CheckReport) -> str:
+    return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_text(report: CheckReport, colour: bool = False) -> str:
+    """One block a claim for the terminal; colour only when asked (a terminal, not a pipe)."""
+    out = [f"{report.answer} against {report.worksheet}", ""]
+    for c in report.claims:
+        mark = click.style(f"{MARKS[c.verdict]:>3} {c.verdict}", fg=COLOURS[c.verdict], bold=True) if colour \
+            else f"{MARKS[c.verdict]:>3} {c.verdict}"
+        head = f"line {c.line}: {mark}"
+        if c.quantity:
+            head += f"  {c.quantity}"
+        out.append(head)
+        out.append(f"      {c.text}")
+        if c.claimed is not None:
+            out.append(f"      claimed {exact(c.claimed)}" + (f", expected {exact(c.expected)}"
+                                                             if c.expected is not None and c.verdict != "correct" else ""))
+        if c.diagnosis:
+            out.append(f"      {c.diagnosis}")
+        out += [f"      · {s}" for s in c.steps]
+    out += ["", summary_line(report)]
+    return "\n".join(out) + "\n"
+
+
+def summary_line(report: CheckReport) -> str:
+    counts = ", ".join(f"{report.count(v)} {v}" for v in MARKS)
+    score = "no claim to score" if report.score is None else \
+        f"score {exact(report.score)} ({round(100 * report.score)} %)"
+    return f"{counts}; {score}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A claim as the Markdown and LaTeX templates show it: the writer's line, the mark, the
+    values in LaTeX (ours, from SymPy), the reason."""
+
+    claim: ClaimCheck
+    mark: str
+    claimed: str
+    expected: str
+
+
+def to_document(report: CheckReport, fmt: str) -> str:
+    """The Markdown or LaTeX report: the writer's own lines, each with its mark and correction."""
+    printer = SheetPrinter({symbol(n): default_name_latex(n) for n in _names(report)})
+    rows = [Row(c, MARKS[c.verdict], _latex(printer, c.claimed), _latex(printer, c.expected)) for c in report.claims]
+    template = environment(None).get_template(f"check.{fmt}.j2")
+    return template.render(report=report, rows=rows, summary=summary_line(report), texplain=tex_escape)
+
+
+def _names(report: CheckReport) -> list[str]:
+    found = set()
+    for c in report.claims:
+        for v in (c.claimed, c.expected):
+            if v is not None:
+                found |= {s.name for s in v.free_symbols}
+    return sorted(n for n in found if "/" not in n)
+
+
+def _latex(printer: SheetPrinter, value: sp.Expr | None) -> str:
+    return "" if value is None else printer.doprint(value)
+
+
+def _exact(value: sp.Expr | None) -> str | None:
+    return None if value is None else exact(value)

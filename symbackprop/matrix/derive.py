@@ -1,0 +1,142 @@
+"""The forward pass and the reverse sweep in matrix notation.
+
+Each node's value is an exact matrix; the gradient of a name is the sum, over the nodes it feeds,
+of a formula in the upstream gradient (``Xᵀ · ∂L/∂Z``), each formula computed as it is printed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+from collections.abc import Mapping
+
+import sympy as sp
+
+from ..engine.derive import Forward, _at, _from_loss
+from ..errors import EvaluationError, WorksheetError
+from ..engine.graph import Graph, build
+from .matops import ONE, Evaluator, backward
+from ..language.normal import normal_matrix
+from .mexpr import Grad, Matrix, MExpr, Op, shape_text, value
+from ..language.ops import Conventions
+from ..worksheet.read import Worksheet
+
+if TYPE_CHECKING:
+    from ..engine.update import UpdateStep
+
+
+@dataclass(frozen=True)
+class MatrixTerm:
+    """One path of a gradient: the formula through ``child`` and its value."""
+
+    child: str
+    formula: MExpr
+    value: Matrix
+
+
+@dataclass(frozen=True)
+class MatrixAdjoint:
+    """∂L/∂name: its terms (one a child) and its value."""
+
+    name: str
+    terms: tuple[MatrixTerm, ...]
+    value: Matrix
+
+
+@dataclass(frozen=True)
+class MatrixDerivation:
+    """Everything a matrix sheet and its JSON need, computed once."""
+
+    worksheet: Worksheet
+    graph: Graph
+    values: Mapping[str, Matrix]  # every given name and node, a 1×1 matrix for a number
+    evaluator: Evaluator  # forward values of the parts of definitions
+    adjoints: Mapping[str, MatrixAdjoint]
+    backward_order: tuple[str, ...]
+    wrt: tuple[str, ...]
+    updates: tuple[UpdateStep, ...] = ()
+
+    @property
+    def loss(self) -> str:
+        return self.worksheet.loss
+
+    @property
+    def forward(self) -> Mapping[str, Forward]:
+        """Values as the scalar derivation gives them: a number for a 1×1 value."""
+        return {n: Forward(n, None, unwrap(m)) for n, m in self.values.items()}
+
+    def gradient_matrix(self, name: str) -> Matrix:
+        if name == self.loss:
+            return sp.ImmutableMatrix([[1]])
+        adj = self.adjoints.get(name)
+        return adj.value if adj else sp.ImmutableMatrix.zeros(*self.values[name].shape)
+
+    def gradient(self, name: str) -> sp.Expr | Matrix:
+        """∂L/∂name: a number for a scalar, a matrix of the name's shape otherwise."""
+        return unwrap(self.gradient_matrix(name))
+
+
+def unwrap(m: Matrix) -> sp.Expr | Matrix:
+    """A 1×1 matrix as its number; a matrix as itself."""
+    return m[0, 0] if m.shape == (1, 1) else m
+
+
+def as_matrix(v: sp.Expr | Matrix) -> Matrix:
+    return v if isinstance(v, sp.MatrixBase) else sp.ImmutableMatrix([[v]])
+
+
+def derive_matrices(ws: Worksheet) -> MatrixDerivation:
+    """Run the forward pass in matrices, then the reverse sweep from the loss."""
+    graph = build(ws)
+    env: dict[str, Matrix] = {}
+    values = Evaluator(env, Conventions(ws.relu_at_zero))
+    given = {g.name: g for g in ws.given}
+    defs = {n.name: n for n in ws.nodes}
+    for name in graph.order:
+        if name in given:
+            if given[name].value is None:
+                raise WorksheetError(f"given '{name}' has no value: a worksheet with matrices needs every number",
+                                     ws.path, given[name].line)
+            env[name] = as_matrix(given[name].value)
+        else:
+            nd = defs[name]
+            env[name] = _at(nd.line, ws.path, f"node '{name}'", lambda: normal_matrix(values(nd.expr)))
+    loss = ws.loss
+    if env[loss].shape != (1, 1):
+        raise EvaluationError(f"the loss '{loss}' is a {shape_text(env[loss].shape)} matrix, not a number: take "
+                              "sum(), mean() or a loss such as cross_entropy(P, Y)", ws.path, defs[loss].line)
+    order = _from_loss(graph, loss)
+    paths: dict[str, dict[str, MExpr]] = {}
+    for child in order:
+        if child not in defs:
+            continue
+        upstream = ONE if child == loss else Grad(child)
+        nd = defs[child]
+        found = _at(nd.line, ws.path, f"node '{child}'", lambda: backward(nd.expr, child, upstream, values))
+        for parent, f in found:
+            mine = paths.setdefault(parent, {})
+            mine[child] = Op("add", (mine[child], f)) if child in mine else f
+    grads: dict[str, Matrix] = {loss: sp.ImmutableMatrix([[1]])}
+    adjoints: dict[str, MatrixAdjoint] = {}
+    for name in order:
+        if name == loss:
+            continue
+        terms = []
+        for child in graph.children[name]:
+            f = paths.get(name, {}).get(child)
+            if f is None or child not in grads:
+                continue
+            line = defs[child].line
+            v = _at(line, ws.path, f"∂{loss}/∂{name} through {child}",
+                    lambda: normal_matrix(value(f, env, grads, values)))
+            terms.append(MatrixTerm(child, f, v))
+        total = terms[0].value
+        for t in terms[1:]:
+            total = normal_matrix(total + t.value)
+        assert total.shape == env[name].shape, (name, total.shape, env[name].shape)
+        grads[name] = total
+        adjoints[name] = MatrixAdjoint(name, tuple(terms), total)
+    default = [g.name for g in ws.given] + [n for n in graph.order if n != loss and n not in given]
+    wrt = ws.wrt if ws.wrt is not None else tuple(dict.fromkeys(default))
+    return MatrixDerivation(ws, graph, MappingProxyType(env), values, MappingProxyType(adjoints), tuple(order),
+                            tuple(wrt))

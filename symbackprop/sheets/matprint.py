@@ -1,0 +1,188 @@
+"""LaTeX of matrix notation: matrices as bmatrix, definitions as written, gradient formulas with
+their names, with their shapes under the factors, or with their numbers."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy as sp
+
+from ..language import expr as E
+from ..matrix.matops import MATRIX_OPS, Evaluator, operand
+from ..matrix.mexpr import Const, Grad, Leaf, Matrix, MExpr, Ones, Op, Part, value
+from .printing import ADD, ATOM, MUL, NEG, POW, SheetPrinter, number_prec
+
+# Functions whose arguments sit inside their own brackets or sums: never wrapped again.
+BRACKETED = {"relu", "sigmoid", "tanh", "exp", "log", "softmax", "sum", "mean", "cross_entropy", "mse", "sse", "l2"}
+
+
+def bmatrix(m: Matrix, entry: Callable[[sp.Expr], str]) -> str:
+    """A matrix as ``\\begin{bmatrix} … \\end{bmatrix}``; a 1×1 value as its number."""
+    if m.shape == (1, 1):
+        return entry(m[0, 0])
+    rows = [" & ".join(entry(x) for x in m.row(i)) for i in range(m.rows)]
+    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+
+
+def shape_under(tex: str, m: Matrix) -> str:
+    """A factor with its shape written under it (nothing under a scalar)."""
+    if m.shape == (1, 1):
+        return tex
+    return r"\underset{" + f"{m.rows}" + r"\times " + f"{m.cols}" + "}{" + tex + "}"
+
+
+def _wrap(text: str, prec: int, above: int) -> str:
+    return r"\left(" + text + r"\right)" if prec < above else text
+
+
+class MatrixPrinter:
+    """Prints definitions and formulas. ``mode``: names, shapes (names with shapes under the
+    factors) or numbers (each matrix as its bmatrix)."""
+
+    def __init__(self, name: Callable[[str], str], grad: Callable[[str], str], printer: SheetPrinter,
+                 values: Evaluator, grads: dict[str, Matrix]) -> None:
+        self.name = name
+        self.grad = grad
+        self.printer = printer
+        self.values = values
+        self.grads = grads
+
+    def number(self, x: sp.Expr) -> str:
+        return self.printer.doprint(x)
+
+    def matrix(self, m: Matrix) -> str:
+        return bmatrix(m, self.number)
+
+    # -- definitions, as the worksheet writes them -------------------------------------------
+    def tree(self, t: E.Expr, numbers: bool = False) -> tuple[str, int]:
+        """A definition in matrix notation (``numbers``: every name as its value)."""
+        if isinstance(t, (E.Num, E.Value)):
+            return self.number(t.value), number_prec(t.value)
+        if isinstance(t, E.Name):
+            if numbers:
+                m = self.values(t)
+                return self.matrix(m), number_prec(m[0, 0]) if m.shape == (1, 1) else ATOM
+            return self.name(t.id), ATOM
+        args = [self.tree(a, numbers) for a in t.args]
+        ops = [operand(a, self.values) for a in t.args]
+        op = MATRIX_OPS[t.op]
+        prec = {"+": ADD, "-": ADD, "neg": NEG, "*": MUL, "/": MUL, "@": MUL, "**": POW, "transpose": POW}.get(t.op, ATOM)
+        texts = []
+        for i, (text, p) in enumerate(args):
+            need = prec + (1 if (t.op == "-" and i == 1) or t.op in ("**", "transpose") else 0)
+            texts.append(_wrap(text, p, need if t.op not in BRACKETED else 0))
+        return op.latex(texts, ops), prec
+
+    def definition(self, t: E.Expr, numbers: bool = False) -> str:
+        return self.tree(t, numbers)[0]
+
+    # -- formulas -----------------------------------------------------------------------------
+    def value(self, f: MExpr) -> Matrix:
+        return value(f, self.values.env, self.grads, self.values)
+
+    def is_scalar(self, f: MExpr) -> bool:
+        if isinstance(f, Const):
+            return True
+        if isinstance(f, Ones):
+            return f.shape == (1, 1)
+        return self.value(f).shape == (1, 1)
+
+    def formula(self, f: MExpr, mode: str = "names") -> tuple[str, int]:
+        if isinstance(f, (Leaf, Grad, Part)):
+            m = self.value(f)
+            if mode == "numbers":
+                return self.matrix(m), number_prec(m[0, 0]) if m.shape == (1, 1) else ATOM
+            if isinstance(f, Leaf):
+                tex, prec = self.name(f.name), ATOM
+            elif isinstance(f, Grad):
+                tex, prec = self.grad(f.name), ATOM
+            else:
+                tex, prec = self.tree(f.tree)
+            return (shape_under(_wrap(tex, prec, ATOM), m), ATOM) if mode == "shapes" else (tex, prec)
+        if isinstance(f, Const):
+            return self.number(f.value), number_prec(f.value)
+        if isinstance(f, Ones):
+            tex = r"\mathbf{1}"
+            if mode == "shapes":
+                tex = shape_under(tex, sp.ImmutableMatrix.zeros(*f.shape))
+            return tex, ATOM
+        return self._op(f, mode)
+
+    def _op(self, f: Op, mode: str) -> tuple[str, int]:
+        k = f.kind
+        args = [self.formula(a, mode) for a in f.args]
+        if k in ("add", "sub"):
+            right, p = args[1]
+            return args[0][0] + (" + " if k == "add" else " - ") + _wrap(right, p, ADD + (k == "sub")), ADD
+        if k == "neg":
+            return "-" + _wrap(args[0][0], args[0][1], MUL), NEG
+        if k in ("matmul", "had", "hdiv"):
+            (a, pa), (b, pb) = args
+            if k == "had" and isinstance(f.args[0], Const) and f.args[0].value.could_extract_minus_sign():
+                rest = Op("had", (Const(-f.args[0].value), f.args[1]))
+                tex, p = self.formula(rest if f.args[0].value != -1 else f.args[1], mode)
+                return "-" + _wrap(tex, p, MUL), NEG
+            if k == "had" and self.is_scalar(f.args[1]) and not self.is_scalar(f.args[0]):
+                (a, pa), (b, pb) = (b, pb), (a, pa)
+            if k == "had" and (self.is_scalar(f.args[0]) or self.is_scalar(f.args[1])):
+                return _wrap(a, pa, MUL) + r" \, " + _wrap(b, pb, MUL + 1), MUL
+            symbol = {"matmul": r" \, ", "had": r" \odot ", "hdiv": r" \oslash "}[k]
+            return _wrap(a, pa, MUL) + symbol + _wrap(b, pb, MUL + 1), MUL
+        a, pa = args[0]
+        if k == "T":
+            inner = f.args[0]
+            if mode == "shapes" and isinstance(inner, (Leaf, Grad, Part)):
+                plain, p = self.formula(inner, "names")
+                return shape_under(_wrap(plain, p, ATOM) + r"^{\top}", self.value(inner).T), ATOM
+            return _wrap(a, pa, ATOM) + r"^{\top}", POW
+        if k == "pow":
+            return _wrap(a, pa, ATOM) + r"^{\circ " + args[1][0] + "}", POW
+        if k == "colsum":
+            return r"\mathbf{1}^{\top} " + _wrap(a, pa, MUL + 1), MUL
+        if k == "rowsum":
+            return _wrap(a, pa, MUL + 1) + r" \, \mathbf{1}", MUL
+        if k == "total":
+            return r"\mathbf{1}^{\top} " + _wrap(a, pa, MUL + 1) + r" \, \mathbf{1}", MUL
+        if k == "log":
+            return r"\ln\left(" + a + r"\right)", ATOM
+        if k == "step":
+            relation = " > 0" if f.at_zero == 0 else r" \ge 0" if f.at_zero == 1 else ""
+            if relation:
+                return r"\mathbb{I}\left[" + a + relation + r"\right]", ATOM
+            return r"H_{" + self.number(f.at_zero) + r"}\left(" + a + r"\right)", ATOM
+        raise AssertionError(k)
+
+    def pieces(self, f: MExpr, mode: str) -> tuple[str, ...]:
+        """A formula as pieces a line may break between: the terms of a sum, the factors of a
+        top-level product."""
+        if isinstance(f, Op) and f.kind in ("add", "sub"):
+            first = self.pieces(f.args[0], mode)
+            right, p = self.formula(f.args[1], mode)
+            return first + (("+ " if f.kind == "add" else "- ") + _wrap(right, p, ADD + (f.kind == "sub")),)
+        scaled = f.kind == "had" and any(self.is_scalar(a) for a in f.args) if isinstance(f, Op) else False
+        if isinstance(f, Op) and f.kind in ("matmul", "had", "hdiv") and not scaled:
+            symbol = {"matmul": "", "had": r"\odot ", "hdiv": r"\oslash "}[f.kind]
+            a, pa = self.formula(f.args[0], mode)
+            b, pb = self.formula(f.args[1], mode)
+            return (_wrap(a, pa, MUL), symbol + _wrap(b, pb, MUL + 1))
+        return (self.formula(f, mode)[0],)
+
+
+def formula_text(f: MExpr, loss: str) -> str:
+    """A formula in the language's own notation, for the JSON: ``X.T @ dL/dZ + lam * W``."""
+    if isinstance(f, Leaf):
+        return f.name
+    if isinstance(f, Grad):
+        return f"d{loss}/d{f.name}"
+    if isinstance(f, Part):
+        return "(" + E.text(f.tree) + ")"
+    if isinstance(f, Const):
+        return str(f.value) if f.value.is_Integer and f.value >= 0 else f"({f.value})"
+    if isinstance(f, Ones):
+        return f"ones({f.shape[0]}, {f.shape[1]})"
+    a = [formula_text(x, loss) for x in f.args]
+    binary = {"matmul": "@", "had": "*", "hdiv": "/", "add": "+", "sub": "-", "pow": "**"}
+    if f.kind in binary:
+        return f"({a[0]} {binary[f.kind]} {a[1]})"
+    return {"T": f"{a[0]}.T", "neg": f"(-{a[0]})", "colsum": f"sum({a[0]}, axis=0)",
+            "rowsum": f"sum({a[0]}, axis=1)", "total": f"sum({a[0]})", "log": f"log({a[0]})",
+            "step": f"step({a[0]})"}[f.kind]

@@ -1,0 +1,307 @@
+"""The layout of a solution sheet in matrix notation: the same Sheet as a scalar one, so the same
+templates set it.
+
+Each backward step is written three times, as a hand writes it: the formula with the shape of
+each factor under it (Xᵀ · ∂L/∂Z), the formula with the numbers as matrices, and the result. A
+matrix too wide for a line is written entry by entry, and as decimals when the worksheet asks.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import sympy as sp
+
+from ..language import expr as E
+from ..engine.derive import adjoint_symbol
+from ..language.evaluate import symbol
+from .figure import Figure, build as build_figure
+from ..matrix.derive import MatrixDerivation, as_matrix
+from ..matrix.matops import Const, Leaf, Op, _entry, had
+from .matprint import MatrixPrinter, bmatrix, shape_under
+from ..matrix.mexpr import Grad, Matrix, MExpr, value
+from ..language.normal import equal
+from .printing import SheetPrinter
+from .sheet import WIDTH, Answer, Block, Equation, Naming, Sheet, Step, assemble, UpdateSection, descendants, visual_length, wrap
+
+REDUCTIONS = {"sum", "mean", "cross_entropy", "mse", "sse", "l2"}
+
+
+class _MatrixLayout(Naming):
+    """Builds a Sheet from a MatrixDerivation."""
+
+    def __init__(self, d: MatrixDerivation, notation: str) -> None:
+        super().__init__(d, notation)
+        self.d = d
+        ws = d.worksheet
+        self.printer = SheetPrinter({symbol(n): t for n, t in self.names.items()}
+                                    | {adjoint_symbol(ws.loss, n): self.grad(n) for n in d.graph.order})
+        self.grads = {n: a.value for n, a in d.adjoints.items()}
+        self.m = MatrixPrinter(self.names.__getitem__, self.grad, self.printer, d.evaluator, self.grads)
+        self.defs = {n.name: n for n in ws.nodes}
+        self.digits = ws.decimals
+
+    # -- values -----------------------------------------------------------------------------
+    def fits(self, m: Matrix, room: int = WIDTH) -> bool:
+        return visual_length(self.m.matrix(m)) <= room
+
+    def decimal(self, m: Matrix) -> str:
+        return bmatrix(m, lambda x: self.printer.doprint(x) if x.is_Integer else str(sp.N(x, self.digits)))
+
+    def exact_or_decimal(self, m: Matrix, room: int) -> Step | None:
+        """A matrix as one step: exact if it fits, else as decimals when asked, else nothing."""
+        if self.fits(m, room):
+            return (self.m.matrix(m),)
+        if self.digits and visual_length(self.decimal(m)) <= room:
+            return (r"\approx " + self.decimal(m),)
+        return None
+
+    def result(self, lhs: str, steps: list[Step], m: Matrix, boxed: bool) -> list[Equation]:
+        """``lhs = steps = value``; a value too wide for a line follows entry by entry (and as
+        decimals, when the worksheet asks for them)."""
+        if m.shape == (1, 1):
+            approx = str(sp.N(m[0, 0], self.digits)) if self.digits and not m[0, 0].is_Integer else ""
+            return [Equation(lhs, wrap(lhs, steps + [self.terms(m[0, 0])], boxed, approx))]
+        last = self.exact_or_decimal(m, WIDTH - visual_length(lhs) - 3)
+        exact = bool(last) and not last[0].startswith(r"\approx")
+        main = steps + ([last] if last else [])
+        approx = self.decimal(m) if exact and self.digits and not all(x.is_Rational for x in m) else ""
+        out = [Equation(lhs, wrap(lhs, main, boxed and exact, approx))] if main else []
+        if not exact:
+            for i in range(m.rows):
+                for j in range(m.cols):
+                    entry = _entry(lhs, _index(i, j, m))
+                    out.append(Equation(entry, wrap(entry, [self.terms(m[i, j])], False)))
+        return out
+
+    def terms(self, x: sp.Expr) -> Step:
+        """An exact value as pieces a line may break between (its terms)."""
+        if not x.is_Add:
+            return (self.printer.doprint(x),)
+        ordered = self.printer._as_ordered_terms(x)
+        out = []
+        for i, t in enumerate(ordered):
+            if i and t.could_extract_minus_sign():
+                out.append("- " + self.printer.doprint(-t))
+            else:
+                out.append(("+ " if i else "") + self.printer.doprint(t))
+        return tuple(out)
+
+    def numbers_fit(self, pieces: Step) -> bool:
+        return all(visual_length(p) <= WIDTH - 6 for p in pieces)
+
+    # -- sections -------------------------------------------------------------------------
+    def symbolic(self) -> tuple[str, ...]:
+        return ()  # every value of a worksheet in matrices is given
+
+    def edges(self) -> tuple[str, ...]:
+        return ()  # no graph stated by its edges
+
+    def given(self) -> tuple[str, ...]:
+        """Each given value, shapes under the names; packed a few to a line when they fit."""
+        items = [shape_under(self.names[g.name], as_matrix(g.value)) + " = " + self.m.matrix(as_matrix(g.value))
+                 for g in self.d.worksheet.given]
+        rows, line = [], []
+        for item in items:
+            if line and visual_length(r",\quad ".join(line + [item])) > WIDTH:
+                rows.append(r",\quad ".join(line))
+                line = []
+            line.append(item)
+        if line:
+            rows.append(r",\quad ".join(line))
+        return tuple(rows)
+
+    def forward(self) -> tuple[Equation, ...]:
+        out: list[Equation] = []
+        for name in self.d.graph.order:
+            if name not in self.defs:
+                continue
+            tree = self.defs[name].expr
+            lhs = shape_under(self.names[name], self.d.values[name])
+            steps: list[Step] = [(self.m.definition(tree),)]
+            shapes = self.shapes_of(tree)
+            if shapes != steps[0][0]:
+                steps = [(shapes,)]
+            if not _has(tree, REDUCTIONS):
+                numbers = self.m.definition(tree, numbers=True)
+                if visual_length(numbers) <= WIDTH:
+                    steps.append((numbers,))
+            out.extend(self.result(lhs, steps, self.d.values[name], name == self.d.loss))
+        return tuple(out)
+
+    def shapes_of(self, tree: E.Expr) -> str:
+        """The definition with each name's shape under it (not inside a sum over entries)."""
+        if _has(tree, REDUCTIONS):
+            return self.m.definition(tree)
+        names = dict(self.names)
+        for n in E.names(tree):
+            names[n] = shape_under(self.names[n], self.d.values[n])
+        return MatrixPrinter(names.__getitem__, self.grad, self.printer, self.d.evaluator, self.grads).definition(tree)
+
+    def block(self, name: str) -> Block:
+        adj = self.d.adjoints[name]
+        note = self.fan_out(name, [t.child for t in adj.terms])
+        formula = _sum([t.formula for t in adj.terms])
+        lhs = self.grad(name)
+        steps: list[Step] = [self.m.pieces(formula, "shapes")]
+        fused = self.softmax_cross_entropy(name)
+        if fused is not None:
+            formula = fused
+            steps.append(self.m.pieces(fused, "shapes"))
+            note = (note + " " if note else "") + (
+                f"Softmax then cross-entropy: the gradient of the logits is $\\frac{{1}}{{N}}(P - Y)$, "
+                f"here with $N = {self.d.values[name].rows}$.")
+        numbers = self.m.pieces(formula, "numbers")
+        if self.numbers_fit(numbers):
+            steps.append(numbers)
+        eqs = self.result(lhs, steps, adj.value, name in self.d.wrt)
+        return Block(name, self.heading(name), note, (), eqs[0], tuple(eqs[1:]))  # steps: never empty
+
+    def softmax_cross_entropy(self, name: str) -> MExpr | None:
+        """(P − Y)/N for the logits of a softmax node P whose only use is cross_entropy(P, Y),
+        when it equals the general formula (it does for one-hot or soft targets)."""
+        kids = self.d.graph.children.get(name, ())
+        if len(kids) != 1 or kids[0] not in self.defs:
+            return None
+        p = kids[0]
+        tree = self.defs[p].expr
+        if not (isinstance(tree, E.Apply) and tree.op == "softmax" and tree.args[0] == E.Name(name)):
+            return None
+        users = self.d.graph.children.get(p, ())
+        if len(users) != 1 or users[0] not in self.defs:
+            return None
+        ce = [t for t in _subtrees(self.defs[users[0]].expr)
+              if isinstance(t, E.Apply) and t.op == "cross_entropy" and t.args[0] == E.Name(p)]
+        if len(ce) != 1 or not isinstance(ce[0].args[1], E.Name):
+            return None
+        n = Const(sp.Rational(1, self.d.values[p].rows))
+        g = Grad(users[0]) if users[0] != self.d.loss else None
+        f = Op("had", (n, Op("sub", (Leaf(p), Leaf(ce[0].args[1].id)))))
+        f = had(g, f) if g else f
+        got = value(f, self.d.values, self.grads, self.d.evaluator)
+        if all(equal(a, b) for a, b in zip(got, self.d.adjoints[name].value)):
+            return f
+        return None
+
+    def notes(self) -> tuple[str, ...]:
+        """Where relu's argument is exactly 0, the convention used for its derivative."""
+        out = []
+        at = self.d.worksheet.relu_at_zero
+        for name in self.d.graph.order:
+            if name not in self.defs:
+                continue
+            for t in _subtrees(self.defs[name].expr):
+                if not (isinstance(t, E.Apply) and t.op == "relu"):
+                    continue
+                m = self.d.evaluator(t.args[0])
+                zeros = [(i, j) for i in range(m.rows) for j in range(m.cols) if m[i, j].is_zero]
+                if zeros:
+                    where = ", ".join(f"$({i + 1}, {j + 1})$" for i, j in zeros)
+                    arg = self.m.definition(t.args[0])
+                    out.append(f"In ${self.names[name]}$ the argument ${arg}$ of relu is exactly $0$ at the "
+                               f"entr{'y' if len(zeros) == 1 else 'ies'} {where}: relu$'(0) = {self.printer.doprint(at)}$ "
+                               "is used there (PyTorch's convention, which a worksheet may change).")
+        return tuple(dict.fromkeys(out))
+
+    def figure(self, values: bool) -> Figure | None:
+        """The graph; where the scalar figure writes values, this one writes shapes."""
+        def approx(x: sp.Expr) -> str:
+            return str(sp.N(x, self.digits)) if self.digits else ""
+        return build_figure(self.d, self.names, self.printer.doprint, approx, {}, values)
+
+    def backward(self) -> tuple[Block, ...]:
+        """The steps from the loss down to the names asked (not to the targets, say)."""
+        reach = descendants(self.d, self.d.wrt)
+        return tuple(self.block(n) for n in self.d.backward_order if n in self.d.adjoints and n in reach)
+
+    def answers(self) -> tuple[Answer, ...]:
+        out = []
+        for n in self.d.wrt:
+            m = self.d.gradient_matrix(n)
+            lhs = self.grad(n)
+            out.extend(Answer(e.lhs, e.rows[0], "", e) for e in self.result(lhs, [], m, False))
+        return tuple(out)
+
+    def definitions(self) -> tuple[Equation, ...]:
+        out = []
+        for n in self.d.graph.order:
+            if n in self.defs:
+                lhs = shape_under(self.names[n], self.d.values[n])
+                out.append(Equation(lhs, wrap(lhs, [(self.shapes_of(self.defs[n].expr),)], False)))
+        return tuple(out)
+
+    def updates(self) -> tuple[UpdateSection, ...]:
+        d = self.d
+        if not d.updates:
+            return ()
+        lr = d.worksheet.update.lr
+        eta = self.printer.doprint(lr)
+        out = []
+        for step in d.updates:
+            k = step.number
+            note = self.update_note(k, eta, self.printer.doprint(step.loss_before))
+            eqs: list[Equation] = []
+            for ps in step.params:
+                lhs = f"{self.names[ps.name]}^{{({k})}}"
+                previous = self.names[ps.name] + (f"^{{({k - 1})}}" if k > 1 else "")
+                before_m, grad_m = as_matrix(ps.before), as_matrix(ps.gradient)
+                steps: list[Step] = [(previous, r"- \eta \, " + self.grad(ps.name))]
+                numbers = (self.m.matrix(before_m), "- " + self.printer.doprint(lr) + r" \, " + self.m.matrix(grad_m))
+                if self.numbers_fit(numbers):
+                    steps.append(numbers)
+                eqs.extend(self.result(lhs, steps, as_matrix(ps.after), True))
+            lhs = f"{self.loss_tex}^{{({k})}}"
+            eqs.extend(self.result(lhs, [], as_matrix(step.loss_after), False))
+            out.append(UpdateSection(k, note, tuple(eqs)))
+        return tuple(out)
+
+
+def _index(i: int, j: int, m: Matrix) -> str:
+    return f"{i + 1}{j + 1}" if max(m.shape) < 10 else f"{i + 1},{j + 1}"
+
+
+def _sum(fs: list[MExpr]) -> MExpr:
+    out = fs[0]
+    for f in fs[1:]:
+        out = Op("add", (out, f))
+    return out
+
+
+def _subtrees(t: E.Expr) -> list[E.Expr]:
+    out, stack = [], [t]
+    while stack:
+        x = stack.pop()
+        out.append(x)
+        if isinstance(x, E.Apply):
+            stack.extend(x.args)
+    return out
+
+
+def _has(t: E.Expr, ops: set[str]) -> bool:
+    return any(isinstance(x, E.Apply) and x.op in ops for x in _subtrees(t))
+
+
+def layout_matrices(d: MatrixDerivation, notation: str | None = None, figure: bool = True,
+                    figure_values: bool = False) -> Sheet:
+    """Arrange a matrix derivation as a solution sheet (``notation`` overrides the worksheet's);
+    ``figure`` draws the graph, each name's shape beside it with ``figure_values``."""
+    lay = _MatrixLayout(d, notation or d.worksheet.notation)
+    return assemble(lay, d.worksheet, notation, figure, figure_values, given_columns=1, matrices=True)
+
+
+def expanded(d: MatrixDerivation, entries: tuple[str, ...], notation: str | None = None) -> tuple[Block, ...]:
+    """The scalar chain rule of each entry (``W[1,2]``), from the worksheet written in scalars."""
+    from ..engine.derive import derive
+    from ..matrix.expand import entry_name, parse_entry, scalar_worksheet
+    from .sheet import blocks
+
+    picked = [parse_entry(text, d) for text in entries]
+    names = tuple(name if d.values[name].shape == (1, 1) else entry_name(name, i, j) for name, i, j in picked)
+    scalar = derive(replace(scalar_worksheet(d), wrt=names))
+    found = {b.name: b for b in blocks(scalar, names, notation)}  # none for an entry the loss does not depend on
+    out = []
+    for scalar_name, (_, i, j) in zip(names, picked):
+        if scalar_name in found:
+            block = found[scalar_name]
+            note = f"Entry $({i}, {j})$ of the matrix gradient above, written out in scalars."
+            out.append(replace(block, note=(block.note + " " if block.note else "") + note))
+    return tuple(out)

@@ -1,0 +1,214 @@
+"""LaTeX for names, expression trees and SymPy values, in the style of handwritten notes.
+
+Two printers share one set of rules: ``tree_latex`` prints a worksheet expression in the order
+it was written (with numbers substituted when asked), and ``SheetPrinter`` prints SymPy results
+(local derivatives, values), with ``\\ln`` for the natural log and ReLU's step as cases.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from ..language import expr as E
+from ..language.ops import FUNCTIONS
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "mu", "nu",
+    "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "Gamma", "Delta",
+    "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
+}
+ALIASES = {"lam": r"\lambda", "lamda": r"\lambda", "Lam": r"\Lambda"}
+ACCENTS = ("hat", "bar", "tilde", "dot", "vec")
+
+# Precedences of the tree printer.
+ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 40
+
+
+def _word(word: str) -> str:
+    if word in GREEK:
+        return "\\" + word
+    if word in ALIASES:
+        return ALIASES[word]
+    if len(word) == 1 or word.isdigit():
+        return word
+    return r"\mathrm{" + word + "}"
+
+
+def default_name_latex(name: str) -> str:
+    """``x1`` → x_{1}, ``w11`` → w_{11}, ``alpha`` → \\alpha, ``yhat`` → \\hat{y}, ``z_out`` → z_{\\mathrm{out}}."""
+    head, *subs = name.split("_")
+    m = re.match(r"^([A-Za-z]+?)(\d+)$", head)
+    base, digits = (m.group(1), m.group(2)) if m else (head, "")
+    accent = next((a for a in ACCENTS if base.endswith(a) and len(base) > len(a)), None)
+    if accent:
+        base = base[: -len(accent)]
+    tex = _word(base)
+    if accent:
+        tex = "\\" + accent + "{" + tex + "}"
+    sub = [digits] if digits else []
+    sub += [_word(s) for s in subs if s]
+    return tex + ("_{" + ",".join(sub) + "}" if sub else "")
+
+
+def is_plain_number(value: sp.Expr) -> bool:
+    """A non-negative integer: the only number written without parentheses inside a product."""
+    return bool(value.is_Integer and value >= 0)
+
+
+class _NumberSums:
+    """A sum of numbers keeps SymPy's canonical order: the default order evaluates every term
+    numerically to sort it, which dominated the time of a large sheet."""
+
+    def _as_ordered_terms(self, expr: sp.Expr, order: str | None = None) -> list[sp.Expr]:
+        if expr.is_number:
+            return list(expr.args)
+        return super()._as_ordered_terms(expr, order)  # type: ignore[misc]
+
+
+class ExactStrPrinter(_NumberSums, StrPrinter):
+    """SymPy's string form (``-log(10)``, ``-1/10``), as the JSON writes values."""
+
+
+class SheetPrinter(_NumberSums, LatexPrinter):
+    """SymPy's LaTeX printer with the worksheet's names, ``\\ln``, cases for steps, and optional
+    substitution of numbers for symbols (each in parentheses unless a non-negative integer)."""
+
+    def __init__(self, names: Mapping[sp.Symbol, str], values: Mapping[sp.Symbol, sp.Expr] | None = None):
+        super().__init__({"ln_notation": True, "symbol_names": dict(names), "parenthesize_super": False})
+        self.values = values or {}
+        self._top: sp.Basic | None = None
+
+    def doprint(self, expr: sp.Basic) -> str:
+        self._top = expr
+        return super().doprint(expr)
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        if expr in self.values:
+            value = self.values[expr]
+            tex = SheetPrinter(self._settings["symbol_names"]).doprint(value)
+            compound = value.is_Add or value.is_Mul or value.is_Pow or (value.is_Rational and not value.is_Integer)
+            return r"\left(" + tex + r"\right)" if compound or value.could_extract_minus_sign() else tex
+        return super()._print_Symbol(expr, style)
+
+    def _print_log(self, expr: sp.log, exp: str | None = None) -> str:
+        tex = r"\ln\left(" + self._print(expr.args[0]) + r"\right)"
+        return tex if exp is None else r"\ln^{" + exp + r"}\left(" + self._print(expr.args[0]) + r"\right)"
+
+    def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
+        """ReLU's step: as cases when it stands alone, as an indicator inside a product."""
+        x = self._print(expr.args[0])
+        at = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if expr is not self._top and at in (0, 1):
+            tex = r"\mathbb{I}\left[" + x + (" > 0" if at == 0 else r" \ge 0") + r"\right]"
+            return tex if exp is None else tex + "^{" + exp + "}"
+        if at == 0:
+            rows = [f"1 & {x} > 0", f"0 & {x} \\le 0"]
+        elif at == 1:
+            rows = [f"1 & {x} \\ge 0", f"0 & {x} < 0"]
+        else:
+            rows = [f"1 & {x} > 0", f"{self._print(at)} & {x} = 0", f"0 & {x} < 0"]
+        tex = r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+        return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
+
+    def _print_KroneckerDelta(self, expr: sp.KroneckerDelta, exp: str | None = None) -> str:
+        a, b = sorted(expr.args, key=lambda v: bool(v.is_number))  # the symbol first: [y = 1]
+        tex = r"\left[" + self._print(a) + " = " + self._print(b) + r"\right]"
+        return tex if exp is None else tex + "^{" + exp + "}"
+
+    def _print_sign(self, expr: sp.sign, exp: str | None = None) -> str:
+        tex = r"\operatorname{sign}\left(" + self._print(expr.args[0]) + r"\right)"
+        return tex if exp is None else tex + "^{" + exp + "}"
+
+
+def number_prec(value: sp.Expr) -> int:
+    """How tightly a computed value binds when it stands inside a written expression."""
+    if value.could_extract_minus_sign():
+        return NEG
+    if value.is_Atom:
+        return ATOM
+    return {"Add": ADD, "Mul": MUL, "Pow": POW}.get(type(value).__name__, ATOM)
+
+
+def tree_latex(tree: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> str:
+    """LaTeX of a worksheet expression in the order it was written."""
+    return _tree(tree, name_latex, printer)[0]
+
+
+def tree_terms(tree: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> tuple[str, ...]:
+    """The top-level terms of a sum (after the first, each carries its sign), for line breaking."""
+    return tuple(_term(op, t, i == 0, name_latex, printer) for i, (op, t) in enumerate(_summands(tree)))
+
+
+def tree_terms_with(tree: E.Expr, name: str, name_latex: Callable[[str], str], printer: SheetPrinter,
+                    most: int = 4) -> tuple[str, ...]:
+    """A sum of more than ``most`` terms as the terms that mention ``name``, the others written
+    ``\\cdots`` (∂/∂h (⋯ + v h + ⋯)), as a hand differentiates one term of a wide layer; any
+    other expression whole."""
+    parts = _summands(tree)
+    keep = [i for i, (_, t) in enumerate(parts) if name in E.names(t)]
+    if len(parts) <= most or not keep:
+        return tree_terms(tree, name_latex, printer)
+    out: list[str] = []
+    previous = -1
+    for i in keep:
+        if i > previous + 1:  # terms left out before this one
+            out.append(r"+ \cdots" if out else r"\cdots")
+        out.append(_term(parts[i][0], parts[i][1], not out, name_latex, printer))
+        previous = i
+    if previous < len(parts) - 1:
+        out.append(r"+ \cdots")
+    return tuple(out)
+
+
+def _summands(tree: E.Expr) -> list[tuple[str, E.Expr]]:
+    """A sum as (sign, term) pairs in the order written; anything else as one term."""
+    if isinstance(tree, E.Apply) and tree.op in ("+", "-"):
+        return _summands(tree.args[0]) + [(tree.op, tree.args[1])]
+    return [("+", tree)]
+
+
+def _term(op: str, tree: E.Expr, first: bool, name_latex: Callable[[str], str], printer: SheetPrinter) -> str:
+    tex, prec = _tree(tree, name_latex, printer)
+    if first:
+        return tex if op == "+" else "- " + (r"\left(" + tex + r"\right)" if prec <= ADD else tex)
+    if prec == NEG or (op == "-" and prec <= ADD):
+        tex = r"\left(" + tex + r"\right)"
+    return ("+ " if op == "+" else "- ") + tex
+
+
+def _wrap(text: str, prec: int, above: int) -> str:
+    return r"\left(" + text + r"\right)" if prec < above else text
+
+
+def _tree(t: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> tuple[str, int]:
+    if isinstance(t, (E.Num, E.Value)):
+        return printer._print(t.value), number_prec(t.value)
+    if isinstance(t, E.Name):
+        return name_latex(t.id), ATOM
+    if t.op in ("+", "-"):
+        return " ".join(tree_terms(t, name_latex, printer)), ADD
+    args = [_tree(a, name_latex, printer) for a in t.args]
+    if t.op == "neg":
+        text, prec = args[0]
+        return "-" + _wrap(text, prec, MUL), NEG
+    if t.op == "*":
+        parts = []
+        for sub, (text, prec) in zip(t.args, args):
+            if isinstance(sub, E.Value) or prec < MUL:
+                text = r"\left(" + text + r"\right)"
+            elif parts and text[:1].isdigit():
+                text = r"\cdot " + text
+            parts.append(text)
+        return " ".join(parts), MUL
+    if t.op == "/":
+        return r"\frac{" + args[0][0] + "}{" + args[1][0] + "}", ATOM
+    if t.op == "**":
+        (base, bprec), (exponent, _) = args
+        if isinstance(t.args[0], E.Value) and not is_plain_number(t.args[0].value):
+            bprec = ADD
+        return _wrap(base, bprec, ATOM) + "^{" + exponent + "}", POW
+    return FUNCTIONS[t.op].latex([a[0] for a in args]), ATOM

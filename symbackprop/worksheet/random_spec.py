@@ -1,0 +1,166 @@
+"""The ``random:`` block of a worksheet: for some given names, the finite set of exact numbers a
+variant draws from (integers, a choice list, fractions, decimals), read with its lines."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ceil, floor, prod
+from typing import Protocol
+
+import sympy as sp
+
+from ..errors import WorksheetError
+from .yamlread import Map, Scalar, Seq, YNode
+
+KINDS = ("integers", "choice", "fractions", "decimals")
+OPTIONS = {"integers": ("exclude",), "choice": (), "fractions": ("denominators", "exclude"),
+           "decimals": ("digits", "exclude")}
+DEFAULT_DENOMINATORS = (2, 3, 4)
+DEFAULT_DIGITS = 1
+MAX_DIGITS = 6
+MAX_VALUES = 100_000  # values of one distribution
+
+
+class Reader(Protocol):
+    """What the worksheet reader lends: its errors (with the file) and its exact numbers."""
+
+    def fail(self, message: str, line: int | None) -> WorksheetError: ...
+
+    def number(self, node: YNode, where: str) -> sp.Expr | None: ...
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A given name drawn uniformly from ``values`` (exact, in a fixed order); ``text`` says how."""
+
+    name: str
+    values: tuple[sp.Expr, ...]
+    text: str
+    line: int
+
+
+def space_size(draws: tuple[Draw, ...]) -> int:
+    """How many different sets of numbers the draws allow."""
+    return prod(len(d.values) for d in draws)
+
+
+def read_random(node: YNode | None, reader: Reader, numbers: dict[str, sp.Expr | None]) -> tuple[Draw, ...]:
+    """Read ``random:``; ``numbers`` maps each given name to its value (None: symbolic)."""
+    if node is None or isinstance(node, Scalar) and node.kind == "null":
+        return ()
+    if not isinstance(node, Map):
+        raise reader.fail("random: expected a mapping of given name: distribution", node.line)
+    out = []
+    for name, line, spec in node.entries:
+        if name not in numbers:
+            raise reader.fail(f"random: '{name}' is not a given name (only given numbers are drawn)", line)
+        if numbers[name] is None:
+            raise reader.fail(f"random: '{name}' has no value under given: (a symbolic name is not drawn)", line)
+        out.append(_read_draw(name, line, spec, reader))
+    return tuple(out)
+
+
+def _read_draw(name: str, line: int, spec: YNode, reader: Reader) -> Draw:
+    where = f"random {name}"
+    if not isinstance(spec, Map):
+        raise reader.fail(f"{where}: expected a distribution such as {{integers: [-3, 3]}} "
+                          f"(one of {', '.join(KINDS)})", spec.line)
+    kinds = [k for k, _, _ in spec.entries if k in KINDS]
+    if len(kinds) != 1:
+        raise reader.fail(f"{where}: expected exactly one of {', '.join(KINDS)}", spec.line)
+    kind = kinds[0]
+    for key, key_line, _ in spec.entries:
+        if key != kind and key not in OPTIONS[kind]:
+            known = ", ".join((kind,) + OPTIONS[kind])
+            raise reader.fail(f"{where}: unknown key '{key}' for {kind} (known: {known})", key_line)
+    where = f"{where} {kind}"
+    main = spec.get(kind)
+    if kind == "choice":
+        values = _numbers(main, reader, where, at_least=1)
+        for i, v in enumerate(values):
+            if v in values[:i]:
+                raise reader.fail(f"{where}: {sp.sstr(v)} is listed twice", main.line)
+        return Draw(name, tuple(values), "one of " + ", ".join(sp.sstr(v) for v in values), line)
+    low, high = _range(main, reader, where)
+    if kind == "integers":
+        if low.denominator != 1 or high.denominator != 1:
+            raise reader.fail(f"{where}: the bounds must be whole numbers", main.line)
+        denominators = (1,)
+        text = f"integers from {low} to {high}"
+    elif kind == "fractions":
+        denominators = _denominators(spec.get("denominators"), reader, where)
+        text = f"fractions from {low} to {high} with denominators {', '.join(map(str, denominators))}"
+    else:
+        digits = _digits(spec.get("digits"), reader, where)
+        denominators = tuple(q for q in range(1, 10 ** digits + 1) if 10 ** digits % q == 0)
+        text = f"decimals from {low} to {high} with {digits} digit{'s' if digits > 1 else ''}"
+    values = _grid(low, high, denominators, reader, where, main.line)
+    excluded = _exclude(spec.get("exclude"), values, reader, where)
+    values = [v for v in values if v not in excluded]
+    if not values:
+        raise reader.fail(f"{where}: no value is left to draw", spec.line)
+    if excluded:
+        text += " except " + ", ".join(sp.sstr(v) for v in excluded)
+    return Draw(name, tuple(values), text, line)
+
+
+def _numbers(node: YNode | None, reader: Reader, where: str, at_least: int) -> list[sp.Expr]:
+    if not isinstance(node, Seq) or len(node.items) < at_least:
+        raise reader.fail(f"{where}: expected a list of numbers", getattr(node, "line", None))
+    out = []
+    for item in node.items:
+        value = reader.number(item, where)
+        if value is None:
+            raise reader.fail(f"{where}: expected a number, not an empty value", item.line)
+        out.append(value)
+    return out
+
+
+def _range(node: YNode | None, reader: Reader, where: str) -> tuple[Fraction, Fraction]:
+    bounds = _numbers(node, reader, where, at_least=2)
+    if len(bounds) != 2 or not all(b.is_Rational for b in bounds):
+        raise reader.fail(f"{where}: expected [low, high], two rational numbers", node.line)
+    low, high = (Fraction(int(b.p), int(b.q)) for b in bounds)
+    if low > high:
+        raise reader.fail(f"{where}: the low end {low} is above the high end {high}", node.line)
+    return low, high
+
+
+def _denominators(node: YNode | None, reader: Reader, where: str) -> tuple[int, ...]:
+    if node is None:
+        return DEFAULT_DENOMINATORS
+    values = _numbers(node, reader, where + " denominators", at_least=1)
+    if not all(v.is_Integer and v > 0 for v in values):
+        raise reader.fail(f"{where}: denominators must be whole numbers above 0", node.line)
+    return tuple(sorted({int(v) for v in values}))
+
+
+def _grid(low: Fraction, high: Fraction, denominators: tuple[int, ...], reader: Reader, where: str,
+          line: int) -> list[sp.Rational]:
+    """Every number in [low, high] whose denominator in lowest terms is one of ``denominators``, in order."""
+    too_many = reader.fail(f"{where}: too many values to draw from (at most {MAX_VALUES})", line)
+    if sum(floor(high * q) - ceil(low * q) + 1 for q in denominators) > 10 * MAX_VALUES:
+        raise too_many
+    found = {Fraction(p, q) for q in denominators for p in range(ceil(low * q), floor(high * q) + 1)}
+    values = sorted(f for f in found if f.denominator in denominators)
+    if len(values) > MAX_VALUES:
+        raise too_many
+    return [sp.Rational(f.numerator, f.denominator) for f in values]
+
+
+def _digits(node: YNode | None, reader: Reader, where: str) -> int:
+    if node is None:
+        return DEFAULT_DIGITS
+    if not isinstance(node, Scalar) or node.kind != "int" or not 1 <= int(node.text) <= MAX_DIGITS:
+        raise reader.fail(f"{where}: digits is a whole number from 1 to {MAX_DIGITS}", node.line)
+    return int(node.text)
+
+
+def _exclude(node: YNode | None, values: list[sp.Expr], reader: Reader, where: str) -> list[sp.Expr]:
+    if node is None:
+        return []
+    excluded = _numbers(node, reader, where + " exclude", at_least=1)
+    for v in excluded:
+        if v not in values:
+            raise reader.fail(f"{where}: exclude {sp.sstr(v)} is not one of the values", node.line)
+    return excluded

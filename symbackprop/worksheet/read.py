@@ -1,0 +1,483 @@
+"""Reading and validating a worksheet file into a frozen Worksheet (the public format)."""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+
+from ..language import expr as E
+from ..errors import ExpressionError, SymbackpropError, WorksheetError
+from ..language.evaluate import evaluate
+from .require import Constraint, read_require
+from ..language.ops import FUNCTIONS, MATRIX_ARITIES, Conventions
+from .random_spec import Draw, read_random
+from ..textfile import read_text
+from .yamlread import Map, Scalar, Seq, YNode, read_yaml
+
+KEYS = ("title", "description", "notation", "given", "nodes", "edges", "loss", "wrt", "symbols",
+        "decimals", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require", "aliases",
+        "update")
+MAX_UPDATE_STEPS = 20
+MAX_ENTRIES = 10_000  # entries of one given matrix
+NOTATIONS = ("leibniz", "upstream")
+PAPERS = ("a4", "letter")
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+EDGE_RE = re.compile(r"^\s*([^\s>-]*)\s*->\s*([^\s>-]*)\s*$")
+# TeX primitives and commands that read or write files, run programs or redefine the language;
+# every pdfTeX primitive (\pdfobj file{…} embeds any file in the PDF, paranoid mode or not).
+UNSAFE_TEX = re.compile(
+    r"\\(input|include[A-Za-z]*|write|immediate|openin|openout|read|catcode|def|edef|gdef|xdef|let|"
+    r"newcommand|renewcommand|providecommand|csname|usepackage|RequirePackage|documentclass|"
+    r"special|makeatletter|expandafter|jobname|loop|futurelet|afterassignment|errmessage|"
+    r"message|typeout|directlua|lowercase|uppercase|scantokens|begingroup|endgroup|verb|url|href|"
+    r"pdf[A-Za-z]*|font|global|chardef|mathchardef|countdef|dimendef|skipdef|muskipdef|toksdef|"
+    r"newenvironment|renewenvironment|DeclareRobustCommand|DeclareMathOperator|newif|newread|newwrite|"
+    r"closein|closeout|endinput|shipout|output|every[A-Za-z]*|tikz[A-Za-z]*|pgf[A-Za-z]*)(?![A-Za-z])"
+)
+SAFE_TEX_CHARS = re.compile(r"^[A-Za-z0-9\\{}_^'(),.+\-=*/| !:;\[\]]*$")
+
+
+@dataclass(frozen=True)
+class Given:
+    """A given name: its exact value (a number, or an ImmutableMatrix for a YAML list), or None
+    to keep it symbolic."""
+
+    name: str
+    value: sp.Expr | sp.ImmutableMatrix | None
+    line: int
+
+
+@dataclass(frozen=True)
+class NodeDef:
+    """A node defined by an expression of given names and other nodes."""
+
+    name: str
+    expr: E.Expr
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class EdgeDef:
+    """An edge stated by its local derivative d(head)/d(tail)."""
+
+    tail: str
+    head: str
+    expr: E.Expr
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Update:
+    """``update:``: gradient-descent steps w ← w − lr · ∂L/∂w on some given names."""
+
+    lr: sp.Expr
+    params: tuple[str, ...]
+    steps: int
+
+
+@dataclass(frozen=True)
+class Worksheet:
+    """A validated exercise; every name it mentions is accounted for."""
+
+    path: str
+    title: str
+    description: str
+    notation: str
+    given: tuple[Given, ...]
+    nodes: tuple[NodeDef, ...]
+    edges: tuple[EdgeDef, ...]
+    loss: str
+    loss_of: tuple[str, ...]  # non-empty: L is an unspecified function of these nodes
+    wrt: tuple[str, ...] | None
+    symbols: tuple[tuple[str, str], ...]
+    decimals: int | None
+    relu_at_zero: sp.Rational
+    course: str = ""
+    author: str = ""
+    date: str = ""
+    paper: str = "a4"
+    random: tuple[Draw, ...] = ()  # the names a variant draws (random:)
+    require: tuple[Constraint, ...] = ()  # the conditions a variant meets (require:)
+    aliases: tuple[tuple[str, str], ...] = ()  # written name -> worksheet name, for `check` (aliases:)
+    update: Update | None = None  # gradient-descent steps after the backward pass (update:)
+
+    @property
+    def loss_unspecified(self) -> bool:
+        return bool(self.loss_of)
+
+    @property
+    def has_matrices(self) -> bool:
+        """A worksheet with a matrix among its given values is solved in matrix notation."""
+        return any(isinstance(g.value, sp.MatrixBase) for g in self.given)
+
+
+def check_tex(text: str, file: str, line: int, what: str) -> str:
+    """Refuse LaTeX that could read or write files or redefine commands."""
+    bad = UNSAFE_TEX.search(text)
+    if bad or not SAFE_TEX_CHARS.match(text) or "^^" in text:
+        reason = f"the command {bad.group(0)}" if bad else "characters outside the allowed set"
+        raise WorksheetError(f"{what}: unsafe LaTeX ({reason}) in '{text}'", file, line)
+    depth = 0
+    for token in re.findall(r"\\.|[{}]", text):  # \{ and \} are literal braces
+        depth += {"{": 1, "}": -1}.get(token, 0)
+        if depth < 0:  # a } closing a group of the sheet's own: "}{" is not balanced
+            break
+    if depth != 0:
+        raise WorksheetError(f"{what}: unbalanced braces in '{text}'", file, line)
+    return text
+
+
+def load(path: str | Path) -> Worksheet:
+    """Read a worksheet file; any mistake is a WorksheetError naming the file and the line."""
+    file = str(path)
+    text = read_text(path, WorksheetError)
+    return loads(text, file)
+
+
+def loads(text: str, file: str = "<worksheet>") -> Worksheet:
+    """Validate worksheet text (see ``load``)."""
+    root = read_yaml(text, file)
+    if not isinstance(root, Map):
+        raise WorksheetError("a worksheet is a YAML mapping with keys such as given: and nodes:", file,
+                             getattr(root, "line", 1))
+    return _Reader(file).read(root)
+
+
+class _Reader:
+    """Turns the YAML tree into a Worksheet, one key at a time, with the file for errors."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, message: str, line: int | None) -> WorksheetError:
+        return WorksheetError(message, self.file, line)
+
+    def read(self, root: Map) -> Worksheet:
+        for key, line, _ in root.entries:
+            if key not in KEYS:
+                hint = _closest(key, KEYS)
+                raise self.fail(f"unknown key '{key}'" + (f" (did you mean '{hint}'?)" if hint else "")
+                                + f"; known keys: {', '.join(KEYS)}", line)
+        given = self.given(root.get("given"))
+        nodes = self.nodes(root.get("nodes"))
+        edges = self.edges(root.get("edges"))
+        defined: dict[str, int] = {}
+        for name, line in [(g.name, g.line) for g in given] + [(n.name, n.line) for n in nodes]:
+            if name in defined:
+                raise self.fail(f"'{name}' is defined twice (first on line {defined[name]})", line)
+            defined[name] = line
+        node_names = {n.name for n in nodes}
+        for e in edges:
+            if e.head in node_names:
+                raise self.fail(f"edge {e.tail} -> {e.head}: '{e.head}' is defined by an expression, "
+                                "so its incoming edges are already known", e.line)
+        edge_names = {e.tail for e in edges} | {e.head for e in edges}
+        known = set(defined) | edge_names
+        for n in nodes:
+            for ref in E.names(n.expr):
+                if ref not in known:
+                    raise self.fail(f"node '{n.name}': undefined name '{ref}' (give it under given:, "
+                                    "with no value to keep it symbolic)", n.line)
+        for e in edges:
+            for ref in E.names(e.expr):
+                if ref not in defined:
+                    raise self.fail(f"edge {e.tail} -> {e.head}: undefined name '{ref}'", e.line)
+        matrices = [g for g in given if isinstance(g.value, sp.MatrixBase)]
+        if matrices:
+            self.matrix_limits(root, matrices[0])
+        loss, loss_of = self.loss(root.get("loss"), root, nodes, edges, given)
+        all_names = known | ({loss} if loss_of else set())
+        wrt = self.names_list(root.get("wrt"), "wrt", all_names)
+        return Worksheet(
+            path=self.file,
+            title=self.text(root.get("title"), "title", "Backpropagation"),
+            description=self.text(root.get("description"), "description", ""),
+            notation=self.choice(root.get("notation"), "notation", NOTATIONS),
+            given=given,
+            nodes=nodes,
+            edges=edges,
+            loss=loss,
+            loss_of=loss_of,
+            wrt=wrt,
+            symbols=self.symbols(root.get("symbols"), all_names),
+            decimals=self.decimals(root.get("decimals")),
+            relu_at_zero=self.relu_at_zero(root.get("relu_grad_at_zero")),
+            course=self.header(root.get("course"), "course"),
+            author=self.header(root.get("author"), "author"),
+            date=self.header(root.get("date"), "date"),
+            paper=self.choice(root.get("paper"), "paper", PAPERS),
+            random=read_random(root.get("random"), self, {g.name: g.value for g in given}),
+            require=read_require(root.get("require"), self, all_names),
+            aliases=self.aliases(root.get("aliases"), all_names),
+            update=self.update(root.get("update"), given, bool(loss_of)),
+        )
+
+    def matrix_limits(self, root: Map, first: Given) -> None:
+        """What a worksheet in matrices cannot have (yet): every number must be given."""
+        for key, line, _ in root.entries:
+            if key in ("edges", "random", "require"):
+                raise self.fail(f"{key}: not available in a worksheet with matrices (given {first.name} is a matrix)",
+                                line)
+        loss = root.get("loss")
+        if isinstance(loss, Map):
+            raise self.fail("loss: a worksheet with matrices needs a loss defined under nodes:", loss.line)
+        given = root.get("given")
+        for key, line, value in self.mapping(given, "given").entries:
+            if isinstance(value, Scalar) and value.kind == "null":
+                raise self.fail(f"given {key}: a worksheet with matrices needs every value (given {first.name} is "
+                                "a matrix)", line)
+
+    # -- one method a key -------------------------------------------------------------------
+    def text(self, node: YNode | None, key: str, default: str) -> str:
+        if node is None:
+            return default
+        if not isinstance(node, Scalar) or node.kind == "null":
+            raise self.fail(f"{key}: expected text", node.line)
+        if len(node.text) > 5000:
+            raise self.fail(f"{key}: longer than 5000 characters", node.line)
+        return node.text
+
+    def header(self, node: YNode | None, key: str) -> str:
+        """One line of plain text for the handout's header (course, author, date)."""
+        value = self.text(node, key, "")
+        if "\n" in value.strip() or len(value) > 200:
+            raise self.fail(f"{key}: expected one line of text (at most 200 characters)", node.line)
+        return value.strip()
+
+    def choice(self, node: YNode | None, key: str, options: tuple[str, ...]) -> str:
+        value = self.text(node, key, options[0])
+        if value not in options:
+            raise self.fail(f"{key}: '{value}' is not one of {', '.join(options)}", node.line)
+        return value
+
+    def mapping(self, node: YNode | None, key: str) -> Map:
+        if node is None or (isinstance(node, Scalar) and node.kind == "null"):
+            return Map((), 0)
+        if not isinstance(node, Map):
+            raise self.fail(f"{key}: expected a mapping of name: value", node.line)
+        return node
+
+    def name(self, name: str, line: int, where: str) -> str:
+        if not NAME_RE.match(name):
+            raise self.fail(f"{where}: '{name}' is not a valid name (letters, digits and _, "
+                            "starting with a letter)", line)
+        if name in FUNCTIONS or name in MATRIX_ARITIES:
+            raise self.fail(f"{where}: '{name}' is the name of a function", line)
+        return name
+
+    def number(self, node: YNode, where: str) -> sp.Expr | None:
+        """An exact number: an integer, a decimal (exact), a fraction or a constant expression."""
+        if not isinstance(node, Scalar):
+            raise self.fail(f"{where}: expected a number", node.line)
+        if node.kind == "null":
+            return None
+        if node.kind in ("int", "float"):
+            try:
+                return E.exact_number(node.text)
+            except (ValueError, ZeroDivisionError, ExpressionError):
+                raise self.fail(f"{where}: '{node.text}' is not a number", node.line) from None
+        if node.kind == "str":
+            try:
+                tree = E.parse(node.text)
+            except ExpressionError as exc:
+                raise self.fail(f"{where}: '{node.text}' is not a number ({exc.message})", node.line) from None
+            if E.names(tree):
+                raise self.fail(f"{where}: '{node.text}' is not a number (it names "
+                                f"{', '.join(E.names(tree))})", node.line)
+            try:
+                value = evaluate(tree, {}, Conventions())
+            except SymbackpropError as exc:
+                raise self.fail(f"{where}: {exc.message}", node.line) from None
+            if not value.is_real:
+                raise self.fail(f"{where}: '{node.text}' is not a real number", node.line)
+            return value
+        raise self.fail(f"{where}: '{node.text}' is not a number", node.line)
+
+    def given(self, node: YNode | None) -> tuple[Given, ...]:
+        if isinstance(node, Seq):  # a list of names: all symbolic
+            out = []
+            for item in node.items:
+                if not isinstance(item, Scalar):
+                    raise self.fail("given: expected a name", item.line)
+                out.append(Given(self.name(item.text, item.line, "given"), None, item.line))
+            return tuple(out)
+        return tuple(
+            Given(self.name(key, line, "given"),
+                  self.matrix(value, f"given {key}") if isinstance(value, Seq) else self.number(value, f"given {key}"),
+                  line)
+            for key, line, value in self.mapping(node, "given").entries
+        )
+
+    def matrix(self, node: Seq, where: str) -> sp.ImmutableMatrix:
+        """A YAML list as an exact matrix: ``[[1, 2], [3, 4]]`` has two rows; a flat list ``[0, 1]``
+        is one row (a bias broadcast over the rows of a batch)."""
+        rows = node.items if node.items and all(isinstance(r, Seq) for r in node.items) else [node]
+        if not node.items or any(not isinstance(r, Seq) or not r.items for r in rows):
+            raise self.fail(f"{where}: expected a list of numbers, or a list of rows of numbers", node.line)
+        width = len(rows[0].items)
+        for i, row in enumerate(rows, 1):
+            if len(row.items) != width:
+                raise self.fail(f"{where}: row {i} has {len(row.items)} entries, row 1 has {width}", row.line)
+        if len(rows) * width > MAX_ENTRIES:
+            raise self.fail(f"{where}: more than {MAX_ENTRIES} entries", node.line)
+        entries = []
+        for i, row in enumerate(rows, 1):
+            for j, item in enumerate(row.items, 1):
+                value = self.number(item, f"{where}[{i},{j}]")
+                if value is None:
+                    raise self.fail(f"{where}[{i},{j}]: every entry of a matrix needs a number", item.line)
+                entries.append(value)
+        return sp.ImmutableMatrix(len(rows), width, entries)
+
+    def expression(self, node: YNode, where: str) -> tuple[E.Expr, str]:
+        if not isinstance(node, Scalar) or node.kind in ("null", "bool"):
+            raise self.fail(f"{where}: expected an expression", node.line)
+        try:
+            return E.parse(node.text), node.text.strip()
+        except ExpressionError as exc:
+            raise self.fail(f"{where}: {exc.message}", node.line) from None
+
+    def nodes(self, node: YNode | None) -> tuple[NodeDef, ...]:
+        out = []
+        for key, line, value in self.mapping(node, "nodes").entries:
+            self.name(key, line, "nodes")
+            tree, text = self.expression(value, f"node '{key}'")
+            out.append(NodeDef(key, tree, text, line))
+        return tuple(out)
+
+    def edges(self, node: YNode | None) -> tuple[EdgeDef, ...]:
+        out: list[EdgeDef] = []
+        seen: dict[tuple[str, str], int] = {}
+        for key, line, value in self.mapping(node, "edges").entries:
+            m = EDGE_RE.match(key)
+            if not m or not m.group(1) or not m.group(2):
+                raise self.fail(f"edges: '{key}' is not an edge 'tail -> head' with both ends named", line)
+            tail = self.name(m.group(1), line, "edges")
+            head = self.name(m.group(2), line, "edges")
+            if tail == head:
+                raise self.fail(f"edges: '{key}' joins a node to itself", line)
+            if (tail, head) in seen:
+                raise self.fail(f"edges: {tail} -> {head} is defined twice (first on line {seen[tail, head]})", line)
+            seen[tail, head] = line
+            tree, text = self.expression(value, f"edge {tail} -> {head}")
+            out.append(EdgeDef(tail, head, tree, text, line))
+        return tuple(out)
+
+    def loss(self, node: YNode | None, root: Map, nodes: tuple[NodeDef, ...], edges: tuple[EdgeDef, ...],
+             given: tuple[Given, ...]) -> tuple[str, tuple[str, ...]]:
+        computed = [n.name for n in nodes] + [e.head for e in edges]
+        given_names = {g.name for g in given}
+        if node is None:
+            if nodes:
+                return nodes[-1].name, ()
+            sinks = [h for h in dict.fromkeys(e.head for e in edges) if h not in {e.tail for e in edges}]
+            if len(sinks) == 1:
+                return sinks[0], ()
+            raise self.fail("loss: no loss is named, and the graph has no single last node", root.line)
+        if isinstance(node, Map):
+            for key, line, _ in node.entries:
+                if key not in ("name", "of"):
+                    raise self.fail(f"loss: unknown key '{key}' (known: name, of)", line)
+            name = self.name(self.text(node.get("name"), "loss name", "L"), node.line, "loss")
+            of = node.get("of")
+            if of is None:
+                raise self.fail("loss: an unspecified loss needs 'of:', the node(s) it is a function of", node.line)
+            of_names = self.names_list(of, "loss of", set(computed) | given_names) or ()
+            if name in computed or name in given_names:
+                raise self.fail(f"loss: '{name}' is already a name of the graph", node.line)
+            return name, of_names
+        name = self.text(node, "loss", "")
+        if name not in computed:
+            what = "a given number" if name in given_names else "not defined"
+            raise self.fail(f"loss: '{name}' is not a node of the graph ({what})", node.line)
+        return name, ()
+
+    def names_list(self, node: YNode | None, key: str, known: set[str]) -> tuple[str, ...] | None:
+        if node is None:
+            return None
+        items = node.items if isinstance(node, Seq) else (node,)
+        out = []
+        for item in items:
+            if not isinstance(item, Scalar) or item.kind == "null":
+                raise self.fail(f"{key}: expected a name", item.line)
+            if item.text not in known:
+                raise self.fail(f"{key}: undefined name '{item.text}'", item.line)
+            if item.text not in out:
+                out.append(item.text)
+        return tuple(out)
+
+    def symbols(self, node: YNode | None, known: set[str]) -> tuple[tuple[str, str], ...]:
+        out = []
+        for key, line, value in self.mapping(node, "symbols").entries:
+            if key not in known:
+                raise self.fail(f"symbols: undefined name '{key}'", line)
+            text = self.text(value, f"symbols {key}", "")
+            out.append((key, check_tex(text, self.file, value.line, f"symbols {key}")))
+        return tuple(out)
+
+    def aliases(self, node: YNode | None, known: set[str]) -> tuple[tuple[str, str], ...]:
+        """``aliases:`` maps a name as a derivation writes it (``A_1``, ``\\omega``) to a worksheet name."""
+        out = []
+        for key, line, value in self.mapping(node, "aliases").entries:
+            target = self.text(value, f"aliases {key}", "")
+            if target not in known:
+                hint = _closest(target, tuple(sorted(known)))
+                raise self.fail(f"aliases: '{key}' stands for '{target}', which is no name of the worksheet"
+                                + (f" (did you mean '{hint}'?)" if hint else ""), value.line)
+            if not key.strip() or len(key) > 100:
+                raise self.fail("aliases: a written name is 1 to 100 characters", line)
+            out.append((key, target))
+        return tuple(out)
+
+    def update(self, node: YNode | None, given: tuple[Given, ...], loss_unspecified: bool) -> Update | None:
+        if node is None:
+            return None
+        entries = self.mapping(node, "update")
+        for key, line, _ in entries.entries:
+            if key not in ("lr", "params", "steps"):
+                raise self.fail(f"update: unknown key '{key}' (known: lr, params, steps)", line)
+        if loss_unspecified:
+            raise self.fail("update: the loss must be specified to take a step", node.line)
+        symbolic = [g.name for g in given if g.value is None]
+        if symbolic:
+            raise self.fail(f"update: every given name needs a number ({', '.join(symbolic)} has none)", node.line)
+        lr_node, params_node, steps_node = entries.get("lr"), entries.get("params"), entries.get("steps")
+        if lr_node is None or params_node is None:
+            raise self.fail("update: expected lr (the learning rate) and params (the names to update)", node.line)
+        lr = self.number(lr_node, "update lr")
+        if lr is None or not lr.is_positive:
+            raise self.fail("update lr: expected a positive number", lr_node.line)
+        params = self.names_list(params_node, "update params", {g.name for g in given}) or ()
+        steps = 1
+        if steps_node is not None:
+            if not isinstance(steps_node, Scalar) or steps_node.kind != "int" or \
+                    not 1 <= int(steps_node.text) <= MAX_UPDATE_STEPS:
+                raise self.fail(f"update steps: expected a whole number from 1 to {MAX_UPDATE_STEPS}",
+                                steps_node.line)
+            steps = int(steps_node.text)
+        return Update(lr, params, steps)
+
+    def decimals(self, node: YNode | None) -> int | None:
+        if node is None:
+            return None
+        if not isinstance(node, Scalar) or node.kind != "int" or not 1 <= int(node.text) <= 30:
+            raise self.fail("decimals: expected a whole number of digits from 1 to 30", node.line)
+        return int(node.text)
+
+    def relu_at_zero(self, node: YNode | None) -> sp.Rational:
+        if node is None:
+            return sp.S.Zero
+        value = self.number(node, "relu_grad_at_zero")
+        if value is None or not value.is_Rational or not 0 <= value <= 1:
+            raise self.fail("relu_grad_at_zero: expected a number from 0 to 1 (PyTorch uses 0)", node.line)
+        return value
+
+
+def _closest(word: str, options: tuple[str, ...]) -> str | None:
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return match[0] if match else None
