@@ -7,13 +7,15 @@ from functools import partial
 from pathlib import Path
 
 from .worksheet import read as W
-from .engine.derive import Derivation, derive
+from .engine.derive import derive
+from .engine.protocol import Derivation
 from .errors import SymbackpropError
-from .matrix.derive import MatrixDerivation, derive_matrices
+from .matrix.derive import derive_matrices
 from .sheets.jsonout import as_dict, to_json
 from .sheets.pdf import compile_pdf
 from .sheets.render import render
-from .sheets.sheet import Sheet, layout
+from .sheets.model import Sheet
+from .sheets.scalar import layout
 from .engine.update import with_updates
 
 if TYPE_CHECKING:  # check and variants are imported when used: solve starts without them
@@ -25,7 +27,7 @@ if TYPE_CHECKING:  # check and variants are imported when used: solve starts wit
 class Solution:
     """A worked solution: the derivation (scalar, or in matrices), its sheet, and its renderings."""
 
-    derivation: Derivation | MatrixDerivation
+    derivation: Derivation
     sheet: Sheet
     templates: str | None = None
 

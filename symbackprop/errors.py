@@ -1,6 +1,11 @@
 """The project's own exceptions: every user mistake becomes one of these, with its place."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class SymbackpropError(Exception):
     """A user mistake: the file, the line (1-based, when known) and what is wrong."""
@@ -48,3 +53,13 @@ class LatexError(SymbackpropError):
     def __init__(self, message: str, line: int | None, log: str) -> None:
         super().__init__(message, None, line)
         self.log = log
+
+
+def at_place(line: int | None, file: str, where: str, compute: Callable[[], T]) -> T:
+    """Run one computation; an error from below gets the worksheet's file, line and place."""
+    try:
+        return compute()
+    except SymbackpropError as exc:
+        if exc.file is None:
+            exc.message = f"{where}: {exc.message}"
+        raise exc.located(file, line) from None

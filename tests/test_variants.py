@@ -16,11 +16,12 @@ import pytest
 import sympy as sp
 import yaml
 
-from conftest import ROOT, WORKSHEETS, run_cli
+from support.cli import run_cli
+from support.paths import ROOT, WORKSHEETS
 from symbackprop import solve
 from symbackprop.classroom.answerkey import decimal
 from symbackprop.api import variants
-from symbackprop.worksheet.require import environment, holds
+from symbackprop.classroom.conditions import environment, holds
 from symbackprop.classroom.variants import plan, run, stream
 from symbackprop.worksheet.read import loads
 

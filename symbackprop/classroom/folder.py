@@ -25,7 +25,7 @@ from .lms import Item, asked_names, item
 from ..sheets.pdf import compile_pdf
 from ..sheets.render import render
 from .roster import file_name
-from ..sheets.sheet import layout
+from ..sheets.scalar import layout
 from .variants import Plan, Run, Variant, run
 
 FORMATS = ("md", "tex", "pdf")

@@ -12,7 +12,7 @@ from .answerkey import decimal
 from ..errors import SymbackpropError
 from ..sheets.jsonout import exact
 from ..sheets.render import render
-from ..sheets.sheet import Sheet
+from ..sheets.model import Sheet
 from .variants import Variant
 
 TOLERANCE = sp.Rational(1, 100)  # default: 1% of the value either way

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
-from ..worksheet.require import environment, holds
+from .conditions import environment, holds
 from ..engine.derive import Derivation, Prepared, derive, prepare
 from ..errors import EvaluationError, SymbackpropError, WorksheetError
 from ..worksheet.random_spec import space_size
@@ -121,7 +121,7 @@ def attempt(p: Plan, key: str, values: Values, tally: Tally) -> Variant | None:
     ws = variant_worksheet(p, key, values)
     tally.draws += 1
     try:
-        d = with_updates(derive(ws, p.prepared), p.prepared)  # a class's sheets show the update: steps too
+        d = with_updates(derive(ws, p.prepared))  # a class's sheets show the update: steps too
     except EvaluationError as exc:
         tally.rejected[UNDEFINED] += 1
         tally.example = tally.example or exc.message + (f" (line {exc.line})" if exc.line else "")

@@ -5,31 +5,18 @@ derivative on that edge; the composed loss is never differentiated.
 """
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import sympy as sp
 
-from ..errors import EvaluationError, SymbackpropError
+from ..errors import EvaluationError, SymbackpropError, at_place
 from ..language.evaluate import evaluate, symbol
-from .graph import Graph, build
-from ..language.ops import Conventions, _check_size
+from ..language.ops import check_size
 from ..worksheet.read import Worksheet
-
-if TYPE_CHECKING:
-    from .update import UpdateStep
-
-
-@dataclass(frozen=True)
-class Forward:
-    """A name's forward rule in its parents' symbols, and its value (a number when known)."""
-
-    name: str
-    rule: sp.Expr | None  # None for given names and edge-only nodes
-    value: sp.Expr
+from .graph import Graph, build
+from .protocol import Forward, Kink, UpdateStep
 
 
 @dataclass(frozen=True)
@@ -54,16 +41,6 @@ class Adjoint:
 
 
 @dataclass(frozen=True)
-class Kink:
-    """A step function evaluated exactly at its kink: which convention gave ``used``."""
-
-    child: str
-    name: str
-    argument: sp.Expr
-    used: sp.Expr
-
-
-@dataclass(frozen=True)
 class Derivation:
     """Everything the sheets and the JSON need, computed once."""
 
@@ -75,16 +52,27 @@ class Derivation:
     backward_order: tuple[str, ...]  # names with an adjoint, from the loss down
     wrt: tuple[str, ...]
     kinks: tuple[Kink, ...]
+    prepared: Prepared  # the symbolic part, shared by the update steps and a class's variants
     updates: tuple[UpdateStep, ...] = ()  # the update: steps, taken by update.with_updates
 
     @property
     def loss(self) -> str:
         return self.worksheet.loss
 
+    @property
+    def shapes(self) -> Mapping[str, tuple[int, int]]:
+        return {}
+
     def gradient(self, name: str) -> sp.Expr:
         """∂L/∂name; zero for a name the loss does not depend on."""
         adj = self.adjoints.get(name)
         return adj.value if adj else sp.S.Zero
+
+    def chain_rule(self, name: str) -> tuple[sp.Expr, ...]:
+        return (self.adjoints[name].symbolic,) if name in self.adjoints else ()
+
+    def again(self, ws: Worksheet) -> Derivation:
+        return derive(ws, self.prepared)
 
 
 def adjoint_symbol(loss: str, name: str) -> sp.Symbol:
@@ -113,12 +101,12 @@ def prepare(ws: Worksheet) -> Prepared:
         raise SymbackpropError("this worksheet gives matrices: it is solved in matrix notation (solve, or "
                                "matderive.derive_matrices), not in scalars", ws.path)
     graph = build(ws)
-    conventions = Conventions(ws.relu_at_zero)
+    conventions = ws.conventions
     symbols = {name: symbol(name) for name in graph.order}
-    rules = {n.name: _at(n.line, ws.path, f"node '{n.name}'", lambda: evaluate(n.expr, symbols, conventions))
+    rules = {n.name: at_place(n.line, ws.path, f"node '{n.name}'", lambda: evaluate(n.expr, symbols, conventions))
              for n in ws.nodes}
     loss = ws.loss
-    order = _from_loss(graph, loss)
+    order = graph.from_loss(loss)
     edge_rules = {(e.tail, e.head): e for e in ws.edges}
     locals_: dict[tuple[str, str], tuple[sp.Expr, sp.Expr]] = {}
     on_path = set(order)
@@ -132,17 +120,14 @@ def prepare(ws: Worksheet) -> Prepared:
                 local = adjoint_symbol(loss, name)
             elif (name, child) in edge_rules:
                 e = edge_rules[(name, child)]
-                local = _at(e.line, ws.path, f"edge {name} -> {child}", lambda: evaluate(e.expr, symbols, conventions))
+                local = at_place(e.line, ws.path, f"edge {name} -> {child}", lambda: evaluate(e.expr, symbols, conventions))
             else:
                 local = derivatives[child][symbols[name]]
             rule = rules.get(child)
             in_child = local.xreplace({rule: symbols[child]}) if rule is not None and not rule.is_Symbol else local
             locals_[(name, child)] = (local, in_child)
-    given = {g.name for g in ws.given}
-    default_wrt = [g.name for g in ws.given] + [n for n in graph.order if n != loss and n not in given]
-    wrt = ws.wrt if ws.wrt is not None else tuple(dict.fromkeys(default_wrt))
     return Prepared(ws, graph, MappingProxyType(symbols), MappingProxyType(rules), MappingProxyType(locals_),
-                    tuple(order), tuple(wrt))
+                    order, graph.asked(ws))
 
 
 def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
@@ -150,7 +135,7 @@ def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
     with the same graph) skips the symbolic work."""
     p = prepared or prepare(ws)
     graph, symbols, loss = p.graph, p.symbols, ws.loss
-    conventions = Conventions(ws.relu_at_zero)
+    conventions = ws.conventions
     values: dict[str, sp.Expr] = {}
     forward: dict[str, Forward] = {}
     given = {g.name: g for g in ws.given}
@@ -161,7 +146,7 @@ def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
             value = given[name].value
         elif kind == "node":
             nd = node_defs[name]
-            value = _at(nd.line, ws.path, f"node '{name}'", lambda: evaluate(nd.expr, values, conventions))
+            value = at_place(nd.line, ws.path, f"node '{name}'", lambda: evaluate(nd.expr, values, conventions))
         else:
             value = symbols[name]
         values[name] = value
@@ -180,12 +165,12 @@ def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
                 continue
             local, in_child = p.locals[(name, child)]
             line = graph.nodes[child].line
-            local_value = _at(line, ws.path, f"∂{child}/∂{name}", lambda: _check_size(in_child.xreplace(known)))
+            local_value = at_place(line, ws.path, f"∂{child}/∂{name}", lambda: check_size(in_child.xreplace(known)))
             if local_value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
                 raise EvaluationError(f"∂{child}/∂{name} is undefined at the given numbers", ws.path, line)
             kinks.extend(_kinks(local, known, child, name))
             upstream = adjoints[child].value
-            terms.append(Term(child, local, local_value, upstream, _check_size(upstream * local_value)))
+            terms.append(Term(child, local, local_value, upstream, check_size(upstream * local_value)))
         value = sp.Add(*(t.contribution for t in terms))
         symbolic = sp.Add(*(adjoint_symbol(loss, t.child) * t.local if t.child != loss else t.local
                             for t in terms))
@@ -200,6 +185,7 @@ def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
         backward_order=p.order,
         wrt=p.wrt,
         kinks=tuple(dict.fromkeys(kinks)),
+        prepared=p,
     )
 
 
@@ -227,33 +213,6 @@ def local_derivative(rule: sp.Expr, x: sp.Symbol) -> sp.Expr:
         return sp.Add(*(sp.Mul(*args[:i], local_derivative(a, x), *args[i + 1:])
                         for i, a in enumerate(args) if a.has(x)))
     return sp.diff(rule, x)
-
-
-def _from_loss(graph: Graph, loss: str) -> list[str]:
-    """The loss and its ancestors, each after every child it feeds; ties in worksheet order."""
-    needed = graph.ancestors_of(loss) | {loss}
-    index = {n: i for i, n in enumerate(graph.order)}
-    waiting = {n: sum(1 for c in graph.children[n] if c in needed) for n in needed}
-    ready = [index[loss]]
-    order: list[str] = []
-    while ready:
-        name = graph.order[heapq.heappop(ready)]
-        order.append(name)
-        for p in dict.fromkeys(graph.nodes[name].parents):
-            waiting[p] -= 1
-            if waiting[p] == 0:
-                heapq.heappush(ready, index[p])
-    return order
-
-
-def _at(line: int | None, file: str, where: str, compute: Callable[[], sp.Expr]) -> sp.Expr:
-    """Run one computation; an error from below gets the worksheet's file, line and place."""
-    try:
-        return compute()
-    except SymbackpropError as exc:
-        if exc.file is None:
-            exc.message = f"{where}: {exc.message}"
-        raise exc.located(file, line) from None
 
 
 def _kinks(local: sp.Expr, known: Mapping[sp.Symbol, sp.Expr], child: str, name: str) -> list[Kink]:

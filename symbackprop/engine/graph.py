@@ -42,6 +42,31 @@ class Graph:
                 stack.extend(self.nodes[n].parents)
         return seen
 
+    def from_loss(self, loss: str) -> tuple[str, ...]:
+        """The loss and its ancestors, each after every child it feeds (the order of the reverse
+        sweep); ties in worksheet order."""
+        needed = self.ancestors_of(loss) | {loss}
+        index = {n: i for i, n in enumerate(self.order)}
+        waiting = {n: sum(1 for c in self.children[n] if c in needed) for n in needed}
+        ready = [index[loss]]
+        order: list[str] = []
+        while ready:
+            name = self.order[heapq.heappop(ready)]
+            order.append(name)
+            for p in dict.fromkeys(self.nodes[name].parents):
+                waiting[p] -= 1
+                if waiting[p] == 0:
+                    heapq.heappush(ready, index[p])
+        return tuple(order)
+
+    def asked(self, ws: Worksheet) -> tuple[str, ...]:
+        """The gradients asked: the worksheet's ``wrt:``, or every given name and every node but the
+        loss."""
+        if ws.wrt is not None:
+            return tuple(ws.wrt)
+        given = {g.name: None for g in ws.given}
+        return tuple(dict.fromkeys([*given, *(n for n in self.order if n != ws.loss and n not in given)]))
+
 
 def build(ws: Worksheet) -> Graph:
     """Collect every name with its parents and sort them; a cycle is a WorksheetError."""

@@ -14,7 +14,7 @@ from math import lcm
 
 import sympy as sp
 
-from .ops import _check_size
+from .ops import check_size
 
 _U = sp.Dummy("u")  # no assumptions: SymPy would search the roots of every polynomial in u
 
@@ -47,7 +47,7 @@ def _normal(x: sp.Expr) -> sp.Expr:
     for den, num in groups.items():
         n, d = sp.fraction(sp.cancel(num / den) if den != 1 else sp.expand(num))
         parts.append(_content(n) / _factored(d) if d != 1 else n)
-    return _check_size(sp.Add(*parts).xreplace({_U: sp.exp(sp.Rational(1, q))}))
+    return check_size(sp.Add(*parts).xreplace({_U: sp.exp(sp.Rational(1, q))}))
 
 
 def _content(p: sp.Expr) -> sp.Expr:

@@ -161,7 +161,7 @@ def _is_known_number(x: sp.Expr) -> bool:
     return bool(x.is_number) and not x.has(sp.nan, sp.zoo, sp.oo, -sp.oo)
 
 
-def _check_size(value: sp.Expr) -> sp.Expr:
+def check_size(value: sp.Expr) -> sp.Expr:
     """Refuse exact numbers too large to write down."""
     if value.is_Rational and max(int(value.p).bit_length(), int(value.q).bit_length()) > MAX_BITS:
         raise EvaluationError("a value is too large to write down exactly")
@@ -186,13 +186,13 @@ def _pow(base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
         raise EvaluationError("division by zero (0 to a negative power)")
     if _is_known_number(base) and base.is_negative and exponent.is_Rational and not exponent.is_Integer:
         raise EvaluationError(f"a fractional power of the negative number {base}")
-    return _check_size(sp.Pow(base, exponent))
+    return check_size(sp.Pow(base, exponent))
 
 
-def _div(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+def divide(a: sp.Expr, b: sp.Expr) -> sp.Expr:
     if _is_zero(b):
         raise EvaluationError("division by zero")
-    return _check_size(a / b)
+    return check_size(a / b)
 
 
 def _log(x: sp.Expr, base: sp.Expr | None = None) -> sp.Expr:
@@ -335,19 +335,19 @@ def build_call(name: str, args: Sequence[sp.Expr], conventions: Conventions) -> 
         return Relu(args[0], conventions.relu_at_zero)
     if name == "leaky_relu":
         return LeakyRelu(args[0], args[1], conventions.relu_at_zero)
-    return _check_size(FUNCTIONS[name].build(*args))
+    return check_size(FUNCTIONS[name].build(*args))
 
 
 def build_binary(op: str, a: sp.Expr, b: sp.Expr) -> sp.Expr:
     """The arithmetic operators, with the guards exact arithmetic needs."""
     if op == "+":
-        return _check_size(a + b)
+        return check_size(a + b)
     if op == "-":
-        return _check_size(a - b)
+        return check_size(a - b)
     if op == "*":
-        return _check_size(a * b)
+        return check_size(a * b)
     if op == "/":
-        return _div(a, b)
+        return divide(a, b)
     if op == "**":
         return _pow(a, b)
     raise AssertionError(op)

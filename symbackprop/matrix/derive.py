@@ -7,22 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 from collections.abc import Mapping
 
 import sympy as sp
 
-from ..engine.derive import Forward, _at, _from_loss
-from ..errors import EvaluationError, WorksheetError
 from ..engine.graph import Graph, build
-from .matops import ONE, Evaluator, backward
+from ..engine.protocol import Forward, Kink, UpdateStep
+from ..errors import EvaluationError, WorksheetError, at_place
 from ..language.normal import normal_matrix
-from .mexpr import Grad, Matrix, MExpr, Op, shape_text, value
-from ..language.ops import Conventions
 from ..worksheet.read import Worksheet
-
-if TYPE_CHECKING:
-    from ..engine.update import UpdateStep
+from .matops import ONE, Evaluator, backward
+from .mexpr import Grad, Matrix, MExpr, Op, shape_text, value
 
 
 @dataclass(frozen=True)
@@ -55,10 +50,21 @@ class MatrixDerivation:
     backward_order: tuple[str, ...]
     wrt: tuple[str, ...]
     updates: tuple[UpdateStep, ...] = ()
+    kinks: tuple[Kink, ...] = ()  # a matrix sheet notes a relu argument at 0 entry by entry
 
     @property
     def loss(self) -> str:
         return self.worksheet.loss
+
+    @property
+    def shapes(self) -> Mapping[str, tuple[int, int]]:
+        return {n: m.shape for n, m in self.values.items()}
+
+    def chain_rule(self, name: str) -> tuple[MExpr, ...]:
+        return tuple(t.formula for t in self.adjoints[name].terms) if name in self.adjoints else ()
+
+    def again(self, ws: Worksheet) -> MatrixDerivation:
+        return derive_matrices(ws)
 
     @property
     def forward(self) -> Mapping[str, Forward]:
@@ -89,7 +95,7 @@ def derive_matrices(ws: Worksheet) -> MatrixDerivation:
     """Run the forward pass in matrices, then the reverse sweep from the loss."""
     graph = build(ws)
     env: dict[str, Matrix] = {}
-    values = Evaluator(env, Conventions(ws.relu_at_zero))
+    values = Evaluator(env, ws.conventions)
     given = {g.name: g for g in ws.given}
     defs = {n.name: n for n in ws.nodes}
     for name in graph.order:
@@ -100,19 +106,19 @@ def derive_matrices(ws: Worksheet) -> MatrixDerivation:
             env[name] = as_matrix(given[name].value)
         else:
             nd = defs[name]
-            env[name] = _at(nd.line, ws.path, f"node '{name}'", lambda: normal_matrix(values(nd.expr)))
+            env[name] = at_place(nd.line, ws.path, f"node '{name}'", lambda: normal_matrix(values(nd.expr)))
     loss = ws.loss
     if env[loss].shape != (1, 1):
         raise EvaluationError(f"the loss '{loss}' is a {shape_text(env[loss].shape)} matrix, not a number: take "
                               "sum(), mean() or a loss such as cross_entropy(P, Y)", ws.path, defs[loss].line)
-    order = _from_loss(graph, loss)
+    order = graph.from_loss(loss)
     paths: dict[str, dict[str, MExpr]] = {}
     for child in order:
         if child not in defs:
             continue
         upstream = ONE if child == loss else Grad(child)
         nd = defs[child]
-        found = _at(nd.line, ws.path, f"node '{child}'", lambda: backward(nd.expr, child, upstream, values))
+        found = at_place(nd.line, ws.path, f"node '{child}'", lambda: backward(nd.expr, child, upstream, values))
         for parent, f in found:
             mine = paths.setdefault(parent, {})
             mine[child] = Op("add", (mine[child], f)) if child in mine else f
@@ -127,7 +133,7 @@ def derive_matrices(ws: Worksheet) -> MatrixDerivation:
             if f is None or child not in grads:
                 continue
             line = defs[child].line
-            v = _at(line, ws.path, f"∂{loss}/∂{name} through {child}",
+            v = at_place(line, ws.path, f"∂{loss}/∂{name} through {child}",
                     lambda: normal_matrix(value(f, env, grads, values)))
             terms.append(MatrixTerm(child, f, v))
         total = terms[0].value
@@ -136,7 +142,5 @@ def derive_matrices(ws: Worksheet) -> MatrixDerivation:
         assert total.shape == env[name].shape, (name, total.shape, env[name].shape)
         grads[name] = total
         adjoints[name] = MatrixAdjoint(name, tuple(terms), total)
-    default = [g.name for g in ws.given] + [n for n in graph.order if n != loss and n not in given]
-    wrt = ws.wrt if ws.wrt is not None else tuple(dict.fromkeys(default))
-    return MatrixDerivation(ws, graph, MappingProxyType(env), values, MappingProxyType(adjoints), tuple(order),
-                            tuple(wrt))
+    return MatrixDerivation(ws, graph, MappingProxyType(env), values, MappingProxyType(adjoints), order,
+                            graph.asked(ws))

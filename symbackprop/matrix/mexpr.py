@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..language import expr as E
 from ..errors import EvaluationError
-from ..language.ops import Conventions, _check_size, _div, build_binary, build_call
+from ..language.ops import Conventions, check_size, divide, build_binary, build_call
 
 Shape = tuple[int, int]
 Matrix = sp.ImmutableMatrix
@@ -102,20 +102,20 @@ def elementwise(f: Callable[..., sp.Expr], what: str, *ms: Matrix) -> Matrix:
     def entry(m: Matrix, i: int, j: int) -> sp.Expr:
         return m[i if m.rows > 1 else 0, j if m.cols > 1 else 0]
 
-    return Matrix(rows, cols, [_check_size(f(*(entry(m, i, j) for m in ms))) for i in range(rows) for j in range(cols)])
+    return Matrix(rows, cols, [check_size(f(*(entry(m, i, j) for m in ms))) for i in range(rows) for j in range(cols)])
 
 
 def matmul(a: Matrix, b: Matrix, what: str) -> Matrix:
     if a.cols != b.rows:
         raise ShapeError(what, (a.shape, b.shape), f"do not multiply: the {a.cols} columns on the left must equal "
                          f"the {b.rows} rows on the right")
-    return Matrix(a.rows, b.cols, [_check_size(sp.Add(*(a[i, k] * b[k, j] for k in range(a.cols))))
+    return Matrix(a.rows, b.cols, [check_size(sp.Add(*(a[i, k] * b[k, j] for k in range(a.cols))))
                                    for i in range(a.rows) for j in range(b.cols)])
 
 
 _ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "had": lambda x, y: x * y,
-    "hdiv": _div,
+    "hdiv": divide,
     "add": lambda x, y: x + y,
     "sub": lambda x, y: x - y,
     "pow": lambda x, k: build_binary("**", x, k),

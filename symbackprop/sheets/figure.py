@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 
 import sympy as sp
 
-from ..engine.derive import Derivation
-from ..matrix.derive import MatrixDerivation
+from ..engine.protocol import Derivation
 from ..errors import SymbackpropError
 from .graphlayout import Box, draw
+from .linebreak import visual_length
 
 MAX_NODES = 60  # a larger graph is not drawn: no page shows it readably
 MAX_NUMBER = 14  # visible characters of a value or gradient in the figure; a longer one is left out
@@ -138,7 +138,7 @@ class Figure:
         )
 
 
-def build(d: Derivation | MatrixDerivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str],
+def build(d: Derivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str],
           approx: Callable[[sp.Expr], str], edge_labels: Mapping[tuple[str, str], str],
           values: bool) -> Figure | None:
     """The figure of a derivation's graph (None when it has more than MAX_NODES names).
@@ -195,7 +195,6 @@ def _notes(n: FigureNode, show: str) -> tuple[str, str]:
 
 
 def _visible(tex: str) -> int:
-    from .sheet import visual_length  # the sheet's own measure; sheet.py imports this module
     return visual_length(tex)
 
 

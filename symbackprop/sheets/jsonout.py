@@ -7,9 +7,10 @@ from typing import Any
 
 import sympy as sp
 
-from ..engine.derive import Derivation
-from ..matrix.derive import MatrixDerivation
+from ..engine.protocol import Derivation
 from ..language.ops import Sigmoid
+from ..matrix.mexpr import MExpr
+from .matprint import formula_text
 from .printing import ExactStrPrinter
 
 _STR = ExactStrPrinter()
@@ -30,7 +31,7 @@ def value_json(value: sp.Expr | sp.MatrixBase) -> str | list[list[str]]:
     return exact(value)
 
 
-def gradient_names(d: Derivation | MatrixDerivation) -> list[str]:
+def gradient_names(d: Derivation) -> list[str]:
     """The asked names; for a graph given by edges, every node of it as well."""
     names = list(d.wrt)
     if d.worksheet.edges:
@@ -38,27 +39,26 @@ def gradient_names(d: Derivation | MatrixDerivation) -> list[str]:
     return names
 
 
-def forward_values(d: Derivation | MatrixDerivation) -> dict[str, Any]:
+def forward_values(d: Derivation) -> dict[str, Any]:
     """Every given name and node with a value, as exact strings (lists of rows for a matrix)."""
     forward = d.forward
     return {n: value_json(forward[n].value) for n in d.graph.order if d.graph.nodes[n].kind in ("given", "node")}
 
 
-def gradient_values(d: Derivation | MatrixDerivation) -> dict[str, Any]:
+def gradient_values(d: Derivation) -> dict[str, Any]:
     """The gradients of ``gradient_names``, as exact strings (lists of rows for a matrix)."""
     return {n: value_json(d.gradient(n)) for n in gradient_names(d)}
 
 
-def symbolic_gradients(d: Derivation | MatrixDerivation) -> dict[str, str]:
+def symbolic_gradients(d: Derivation) -> dict[str, str]:
     """Each gradient's one-step chain rule: in the names (``dL/dz*w``), or for matrices the formula
     in the language's notation (``X.T @ dL/dZ``)."""
-    names = gradient_names(d)
-    if isinstance(d, MatrixDerivation):
-        from .matprint import formula_text
+    return {n: " + ".join(_chain_text(f, d.loss) for f in d.chain_rule(n)) or "0" for n in gradient_names(d)}
 
-        return {n: " + ".join(_bare(formula_text(t.formula, d.loss)) for t in d.adjoints[n].terms)
-                if n in d.adjoints else "0" for n in names}
-    return {n: exact(d.adjoints[n].symbolic) if n in d.adjoints else "0" for n in names}
+
+def _chain_text(form: sp.Expr | MExpr, loss: str) -> str:
+    """One written form of a chain rule: an exact SymPy string, or a matrix formula as text."""
+    return exact(form) if isinstance(form, sp.Basic) else _bare(formula_text(form, loss))
 
 
 def _bare(text: str) -> str:
@@ -71,7 +71,7 @@ def _bare(text: str) -> str:
     return text[1:-1] if text.startswith("(") else text
 
 
-def as_dict(d: Derivation | MatrixDerivation) -> dict[str, Any]:
+def as_dict(d: Derivation) -> dict[str, Any]:
     out = {
         "title": d.worksheet.title,
         "loss": d.loss,
@@ -79,13 +79,13 @@ def as_dict(d: Derivation | MatrixDerivation) -> dict[str, Any]:
         "gradients": gradient_values(d),
         "symbolic": {"gradients": symbolic_gradients(d)},
     }
-    if isinstance(d, MatrixDerivation):  # each name's shape, [rows, columns]
-        out["shapes"] = {n: list(m.shape) for n, m in d.values.items()}
+    if d.shapes:  # in matrices: each name's shape, [rows, columns]
+        out["shapes"] = {n: list(shape) for n, shape in d.shapes.items()}
     if d.updates:  # update: steps, in order: each parameter's new value and the loss after
         out["update"] = [{"step": u.number, "params": {p.name: value_json(p.after) for p in u.params},
                           "loss": exact(u.loss_after)} for u in d.updates]
     return out
 
 
-def to_json(d: Derivation | MatrixDerivation) -> str:
+def to_json(d: Derivation) -> str:
     return json.dumps(as_dict(d), indent=2, ensure_ascii=False) + "\n"

@@ -21,7 +21,10 @@ from .matprint import MatrixPrinter, bmatrix, shape_under
 from ..matrix.mexpr import Grad, Matrix, MExpr, value
 from ..language.normal import equal
 from .printing import SheetPrinter
-from .sheet import WIDTH, Answer, Block, Equation, Naming, Sheet, Step, assemble, UpdateSection, descendants, visual_length, wrap
+from .linebreak import WIDTH, Step, visual_length, wrap
+from .model import Answer, Block, Equation, Sheet, UpdateSection, assemble
+from .naming import Naming
+from .scalar import blocks, descendants
 
 REDUCTIONS = {"sum", "mean", "cross_entropy", "mse", "sse", "l2"}
 
@@ -292,7 +295,6 @@ def expanded(d: MatrixDerivation, entries: tuple[str, ...], notation: str | None
     """The scalar chain rule of each entry (``W[1,2]``), from the worksheet written in scalars."""
     from ..engine.derive import derive
     from ..matrix.expand import entry_name, parse_entry, scalar_worksheet
-    from .sheet import blocks
 
     picked = [parse_entry(text, d) for text in entries]
     names = tuple(name if d.values[name].shape == (1, 1) else entry_name(name, i, j) for name, i, j in picked)

@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 from ..errors import SymbackpropError
-from .sheet import Sheet
+from .model import Sheet
 
 _TEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",

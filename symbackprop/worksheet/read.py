@@ -111,6 +111,11 @@ class Worksheet:
         return bool(self.loss_of)
 
     @property
+    def conventions(self) -> Conventions:
+        """The conventions at kinks that every evaluation of this worksheet uses."""
+        return Conventions(self.relu_at_zero)
+
+    @property
     def has_matrices(self) -> bool:
         """A worksheet with a matrix among its given values is solved in matrix notation."""
         return any(isinstance(g.value, sp.MatrixBase) for g in self.given)

@@ -1,168 +1,20 @@
-"""The layout rules of a solution sheet: which equations it shows, in what order, how they break.
-
-A Sheet holds LaTeX fragments only; the templates decide how they are set on the page.
-Notes are our own sentences with ``$…$`` math: no user text enters them unescaped.
-"""
+"""The layout of a scalar solution sheet: which equations it shows, and in what order — the forward
+pass with the numbers substituted, each local derivative, each chain-rule step, the updates."""
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass
 
 import sympy as sp
 
 from ..language import expr as E
 from ..engine.derive import Derivation, adjoint_symbol
-from ..matrix.derive import MatrixDerivation
 from ..language.evaluate import evaluate, symbol
 from .figure import Figure, build as build_figure
+from .linebreak import WIDTH, Step, visual_length, wrap
+from .model import Answer, Block, Equation, Sheet, UpdateSection, assemble
+from .naming import Naming
 from ..language.ops import Conventions
-from ..worksheet.read import Worksheet
-from .printing import SheetPrinter, default_name_latex, tree_latex, tree_terms, tree_terms_with
-
-WIDTH = 60  # estimated width of one line of display math, in characters
-
-Step = tuple[str, ...]  # the terms of one step; after the first, each starts with its sign
-
-
-@dataclass(frozen=True)
-class Equation:
-    """``lhs = step = step = …``, already broken into aligned rows."""
-
-    lhs: str
-    rows: tuple[str, ...]
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Block:
-    """The backward step for one name: the local derivatives it uses, then its chain rule."""
-
-    name: str
-    heading: str
-    note: str
-    locals: tuple[Equation, ...]
-    equation: Equation | None
-    after: tuple[Equation, ...] = ()  # a matrix too wide for a line, entry by entry
-
-    @property
-    def equations(self) -> tuple[Equation, ...]:
-        return self.locals + ((self.equation,) if self.equation else ()) + self.after
-
-
-@dataclass(frozen=True)
-class UpdateSection:
-    """One gradient-descent step: each parameter's new value, then the loss at the new values."""
-
-    number: int
-    note: str
-    equations: tuple[Equation, ...]
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One asked gradient: for a table (quantity, value, approx) or a display (equation)."""
-
-    quantity: str
-    value: str
-    approx: str
-    equation: Equation
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """Everything a template needs; ``title``, ``description``, ``course``, ``author`` and ``date``
-    are the user's raw text. ``definitions`` state the graph (for an exercise); ``figure`` draws it."""
-
-    title: str
-    description: str
-    notation: str
-    given: tuple[str, ...]
-    symbolic: tuple[str, ...]
-    edges: tuple[str, ...]
-    forward: tuple[Equation, ...]
-    backward: tuple[Block, ...]
-    answers: tuple[Answer, ...]
-    notes: tuple[str, ...]
-    loss: str
-    course: str = ""
-    author: str = ""
-    date: str = ""
-    paper: str = "a4"
-    definitions: tuple[Equation, ...] = ()
-    figure: Figure | None = None
-    updates: tuple[UpdateSection, ...] = ()
-    given_columns: int = 4  # given values set on one line
-    matrices: bool = False  # in matrix notation: answers as displayed equations, not a table
-    expanded: tuple[Block, ...] = ()  # entries written out in scalars (solve --expand)
-
-
-_FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
-_MATRIX = re.compile(r"\\begin\{bmatrix\}((?:(?!\\begin\{bmatrix\}).)*?)\\end\{bmatrix\}")
-_UNDERSET = re.compile(r"\\underset\{[^{}]*\}")
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def visual_length(tex: str) -> int:
-    """A rough count of the characters a reader sees, for line breaking; a matrix is as wide as
-    its widest row."""
-    while "bmatrix" in tex:
-        tex = _MATRIX.sub(lambda m: "m" * (2 + max(visual_length(r.replace("&", r"\quad ")) for r in m.group(1).split(r"\\"))),
-                          tex)
-    tex = _UNDERSET.sub("", tex)
-    t = re.sub(r"\\(left|right)(?![A-Za-z])\\?", "", tex)
-    t = re.sub(r"\\cdot(?![A-Za-z])", " x ", t)
-    t = re.sub(r"\\(quad|,)(?![A-Za-z])", " ", t)
-    t = re.sub(r"\\(?!frac)[A-Za-z]+ ?", "x", t)
-    t = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "y" * ((len(m.group(1)) + 1) // 2), t)
-    while _FRAC.search(t):
-        t = _FRAC.sub(lambda m: "z" * (max(len(m.group(1)), len(m.group(2))) + 1), t)
-    t = re.sub(r"[{}_^&]", "", t)
-    t = re.sub(r"\s*([=+\-])\s*", r" \1 ", t)
-    return len(re.sub(r"\s+", " ", t).strip())
-
-
-def wrap(lhs: str, steps: list[Step], boxed: bool, approx: str = "") -> tuple[str, ...]:
-    """Set ``lhs = s1 = s2 …`` on aligned rows of at most WIDTH, breaking long sums at their terms."""
-    return _wrap(lhs, tuple(steps), boxed, approx)
-
-
-@functools.lru_cache(maxsize=1 << 14)  # a class's variants set many equal equations
-def _wrap(lhs: str, steps: tuple[Step, ...], boxed: bool, approx: str) -> tuple[str, ...]:
-    clean: list[Step] = []
-    for step in steps:
-        text = " ".join(step)
-        if step and not any(_same(text, seen) for seen in [lhs] + [" ".join(c) for c in clean]):
-            clean.append(step)
-    if boxed and clean and (len(clean[-1]) == 1 or visual_length(" ".join(clean[-1])) + 3 <= WIDTH):
-        # A box cannot break across lines: a long sum stays unboxed, so that it can.
-        clean[-1] = (r"\boxed{" + " ".join(clean[-1]) + "}",)
-    if approx and clean:
-        clean.append((r"\approx " + approx,))
-    rows: list[str] = []
-    line, used, empty = lhs + " &= ", visual_length(lhs) + 3, True
-    for step in clean:
-        text = " ".join(step)
-        joint = "" if empty or text.startswith(r"\approx") else "= "
-        if not empty and used + visual_length(text) + 3 > WIDTH:
-            rows.append(line.rstrip())
-            line, used, joint = "&= " if joint else "&", 3, ""
-            if text.startswith(r"\approx"):
-                line = "&"
-        line += joint
-        for i, term in enumerate(step):
-            length = visual_length(term)
-            if i > 0 and used + length > WIDTH:
-                rows.append(line.rstrip())
-                line, used = r"&\quad ", 4
-                if not term.startswith(("+ ", "- ", r"\odot", r"\oslash")):  # a product broken between its factors
-                    line, used = line + r"\cdot ", 6
-            line += term + " "
-            used += length + 1
-        empty = False
-    rows.append(line.rstrip())
-    return tuple(rows)
-
+from .printing import SheetPrinter, tree_latex, tree_terms, tree_terms_with
 
 # The variants of a class print the same symbolic expressions again and again: print each once.
 @functools.lru_cache(maxsize=1 << 12)
@@ -185,46 +37,7 @@ def _printed(names: tuple[tuple[sp.Symbol, str], ...]) -> dict[sp.Basic, str]:
     return {}
 
 
-class Naming:
-    """The LaTeX of a sheet's names and gradients (∂L/∂x or g_x), shared by the scalar and the
-    matrix layouts."""
-
-    def __init__(self, d: Derivation | MatrixDerivation, notation: str) -> None:
-        ws = d.worksheet
-        self.upstream = notation == "upstream"
-        overrides = dict(ws.symbols)
-        self.names = {n: overrides.get(n) or default_name_latex(n) for n in d.graph.order}
-        self.loss_tex = self.names.get(ws.loss) or default_name_latex(ws.loss)
-
-    def heading(self, n: str) -> str:
-        """A gradient written inline, for headings."""
-        if self.upstream:
-            return self.grad(n)
-        return r"\partial " + self.loss_tex + r" / \partial " + self.names[n]
-
-    def grad(self, n: str) -> str:
-        if self.upstream:
-            return "g_{" + self.names[n] + "}"
-        return r"\frac{\partial " + self.loss_tex + r"}{\partial " + self.names[n] + "}"
-
-    def fan_out(self, name: str, children: list[str]) -> str:
-        """The sentence that says a name feeds several nodes ("" when it feeds one)."""
-        if len(children) < 2:
-            return ""
-        listed = ", ".join(f"${self.names[c]}$" for c in children[:-1]) + f" and ${self.names[children[-1]]}$"
-        return (f"${self.names[name]}$ feeds {listed}: its gradient is the sum over "
-                f"{'both paths' if len(children) == 2 else f'all {len(children)} paths'}.")
-
-    def update_note(self, k: int, eta: str, loss_before: str) -> str:
-        """The sentence that opens gradient-descent step k."""
-        before = f"${self.loss_tex} = {loss_before}$"
-        if k == 1:
-            return f"With the learning rate $\\eta = {eta}$ and the gradients of the backward pass above (at {before}):"
-        return (f"With the gradients at the numbers of step {k - 1} (at {before}; a forward and backward "
-                "pass like the one above, not written out):")
-
-
-class _Layout(Naming):
+class ScalarLayout(Naming):
     """Builds a Sheet from a Derivation; holds the printers and names so each method stays short."""
 
     def __init__(self, d: Derivation, notation: str) -> None:
@@ -479,12 +292,6 @@ class _Layout(Naming):
         return build_figure(self.d, self.names, self.tex, self.approx, labels, values)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _same(a: str, b: str) -> bool:
-    """Two LaTeX steps that differ only in spacing are the same step."""
-    return re.sub(r"\s+", "", a) == re.sub(r"\s+", "", b)
-
-
 def _reordered(total: sp.Expr, parts: list[sp.Expr]) -> bool:
     """The sum only reorders its parts (nothing cancels or combines): one line says it all."""
     return sorted(map(sp.default_sort_key, sp.Add.make_args(total))) == sorted(
@@ -510,37 +317,11 @@ def layout(d: Derivation, notation: str | None = None, figure: bool = True, figu
     """Arrange a derivation as a solution sheet (``notation`` overrides the worksheet's); ``figure``
     draws the graph, ``figure_values`` writes each node's value and gradient in the figure."""
     ws = d.worksheet
-    lay = _Layout(d, notation or ws.notation)
+    lay = ScalarLayout(d, notation or ws.notation)
     return assemble(lay, ws, notation, figure, figure_values)
-
-
-def assemble(lay: _Layout, ws: Worksheet, notation: str | None, figure: bool, figure_values: bool,
-             **extra: object) -> Sheet:
-    """A Sheet from a layout's sections (a scalar or a matrix layout: the same methods)."""
-    return Sheet(
-        title=ws.title,
-        description=ws.description,
-        notation=notation or ws.notation,
-        given=lay.given(),
-        symbolic=lay.symbolic(),
-        edges=lay.edges(),
-        forward=lay.forward(),
-        backward=lay.backward(),
-        answers=lay.answers(),
-        notes=lay.notes(),
-        loss=lay.loss_tex,
-        course=ws.course,
-        author=ws.author,
-        date=ws.date,
-        paper=ws.paper,
-        definitions=lay.definitions(),
-        figure=lay.figure(figure_values) if figure else None,
-        updates=lay.updates(),
-        **extra,
-    )
 
 
 def blocks(d: Derivation, names: tuple[str, ...], notation: str | None = None) -> tuple[Block, ...]:
     """The backward steps of some names only (one entry of a matrix, written in scalars)."""
-    lay = _Layout(d, notation or d.worksheet.notation)
+    lay = ScalarLayout(d, notation or d.worksheet.notation)
     return tuple(lay.block(n) for n in names if n in d.adjoints)

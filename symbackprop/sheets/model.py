@@ -1,0 +1,124 @@
+"""The Sheet: what a solution sheet shows, as LaTeX fragments only; the templates decide how they
+are set on the page. Notes are our own sentences with ``$…$`` math: no user text enters them
+unescaped."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..worksheet.read import Worksheet
+from .figure import Figure
+
+@dataclass(frozen=True)
+class Equation:
+    """``lhs = step = step = …``, already broken into aligned rows."""
+
+    lhs: str
+    rows: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Block:
+    """The backward step for one name: the local derivatives it uses, then its chain rule."""
+
+    name: str
+    heading: str
+    note: str
+    locals: tuple[Equation, ...]
+    equation: Equation | None
+    after: tuple[Equation, ...] = ()  # a matrix too wide for a line, entry by entry
+
+    @property
+    def equations(self) -> tuple[Equation, ...]:
+        return self.locals + ((self.equation,) if self.equation else ()) + self.after
+
+
+@dataclass(frozen=True)
+class UpdateSection:
+    """One gradient-descent step: each parameter's new value, then the loss at the new values."""
+
+    number: int
+    note: str
+    equations: tuple[Equation, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One asked gradient: for a table (quantity, value, approx) or a display (equation)."""
+
+    quantity: str
+    value: str
+    approx: str
+    equation: Equation
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """Everything a template needs; ``title``, ``description``, ``course``, ``author`` and ``date``
+    are the user's raw text. ``definitions`` state the graph (for an exercise); ``figure`` draws it."""
+
+    title: str
+    description: str
+    notation: str
+    given: tuple[str, ...]
+    symbolic: tuple[str, ...]
+    edges: tuple[str, ...]
+    forward: tuple[Equation, ...]
+    backward: tuple[Block, ...]
+    answers: tuple[Answer, ...]
+    notes: tuple[str, ...]
+    loss: str
+    course: str = ""
+    author: str = ""
+    date: str = ""
+    paper: str = "a4"
+    definitions: tuple[Equation, ...] = ()
+    figure: Figure | None = None
+    updates: tuple[UpdateSection, ...] = ()
+    given_columns: int = 4  # given values set on one line
+    matrices: bool = False  # in matrix notation: answers as displayed equations, not a table
+    expanded: tuple[Block, ...] = ()  # entries written out in scalars (solve --expand)
+
+
+class Sections(Protocol):
+    """What a layout (scalar or matrix) gives for each section of a sheet."""
+
+    loss_tex: str
+
+    def given(self) -> tuple[str, ...]: ...
+    def symbolic(self) -> tuple[str, ...]: ...
+    def edges(self) -> tuple[str, ...]: ...
+    def forward(self) -> tuple[Equation, ...]: ...
+    def backward(self) -> tuple[Block, ...]: ...
+    def answers(self) -> tuple[Answer, ...]: ...
+    def notes(self) -> tuple[str, ...]: ...
+    def definitions(self) -> tuple[Equation, ...]: ...
+    def figure(self, values: bool) -> Figure | None: ...
+    def updates(self) -> tuple[UpdateSection, ...]: ...
+
+
+def assemble(lay: Sections, ws: Worksheet, notation: str | None, figure: bool, figure_values: bool,
+             **extra: object) -> Sheet:
+    """A Sheet from a layout's sections (a scalar or a matrix layout: the same methods)."""
+    return Sheet(
+        title=ws.title,
+        description=ws.description,
+        notation=notation or ws.notation,
+        given=lay.given(),
+        symbolic=lay.symbolic(),
+        edges=lay.edges(),
+        forward=lay.forward(),
+        backward=lay.backward(),
+        answers=lay.answers(),
+        notes=lay.notes(),
+        loss=lay.loss_tex,
+        course=ws.course,
+        author=ws.author,
+        date=ws.date,
+        paper=ws.paper,
+        definitions=lay.definitions(),
+        figure=lay.figure(figure_values) if figure else None,
+        updates=lay.updates(),
+        **extra,
+    )
