@@ -73,12 +73,13 @@ def solve(source: str | Path | W.Worksheet, notation: str | None = None,
     ws = worksheet(source)
     templates = str(templates) if templates else None
     if ws.has_matrices:
+        from .matrix.expand import expand_entries
         from .sheets.matrix import expanded, layout_matrices
 
         md = with_updates(derive_matrices(ws))
         sheet = layout_matrices(md, notation, figure, figure_values)
         if expand:
-            sheet = replace(sheet, expanded=expanded(md, expand, notation))
+            sheet = replace(sheet, expanded=expanded(expand_entries(md, expand), notation))
         return Solution(md, sheet, templates)
     if expand:
         raise SymbackpropError("--expand is for worksheets with matrices; this one is in scalars already", ws.path)

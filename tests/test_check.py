@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WORKSHEETS, run_cli
+from support.cli import run_cli
+from support.paths import ROOT, WORKSHEETS
 from symbackprop.api import check
 from symbackprop.check.report import to_document
 from symbackprop.errors import AnswerError

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from conftest import WORKSHEETS, run_cli
+from support.cli import run_cli
+from support.paths import WORKSHEETS
 
 W001 = str(WORKSHEETS / "001_linear_network.yaml")
 

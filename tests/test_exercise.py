@@ -11,7 +11,8 @@ import pytest
 from golden import worksheets
 from symbackprop import solve
 
-from conftest import WORKSHEETS, run_cli
+from support.cli import run_cli
+from support.paths import WORKSHEETS
 
 W001 = str(WORKSHEETS / "001_linear_network.yaml")
 HEADER = "course: 'CS 101: Neural networks'\nauthor: Ada Lovelace\ndate: 2026-03-14\npaper: letter\n"

@@ -13,7 +13,8 @@ from symbackprop.sheets.figure import plain_name
 from symbackprop.sheets import graphlayout
 from symbackprop.sheets.graphlayout import MAX_WIDTH, SHRINK, Box, draw
 
-from conftest import WORKSHEETS, run_cli
+from support.cli import run_cli
+from support.paths import WORKSHEETS
 
 MERMAID = re.compile(r"```mermaid\n(.*?)```", re.S)
 

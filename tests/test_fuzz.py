@@ -43,7 +43,7 @@ from symbackprop.engine.derive import derive
 from symbackprop.errors import ExpressionError, SymbackpropError
 from symbackprop.worksheet.read import KEYS, loads
 
-from conftest import ROOT, WORKSHEETS
+from support.paths import ROOT, WORKSHEETS
 
 SCALE = int(os.environ.get("SYMBACKPROP_FUZZ", "1"))
 CORPUS = Path(__file__).parent / "fuzz_corpus"

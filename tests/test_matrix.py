@@ -11,12 +11,14 @@ import json
 import pytest
 import sympy as sp
 
-from conftest import WORKSHEETS, run_cli
+from support.cli import run_cli
+from support.paths import WORKSHEETS
 from symbackprop import solve
 from symbackprop.engine.derive import derive
 from symbackprop.matrix.expand import scalar_worksheet
 from symbackprop.matrix.derive import derive_matrices
-from symbackprop.language.normal import equal, normal
+from symbackprop.language.equality import equal
+from symbackprop.language.normal import normal
 from symbackprop.engine.update import with_updates
 from symbackprop.worksheet.read import load, loads
 

@@ -1,4 +1,4 @@
-"""Differential test of the matrix engine: 150 random matrix worksheets (tests/randmatrix.py, seeds
+"""Differential test of the matrix engine: 150 random matrix worksheets (tests/support/randmatrix.py, seeds
 20000 on) solved by ``derive_matrices`` and compared with two independent computations:
 
 - the scalar engine on the same exercise written entry by entry (``scalar_worksheet``), exactly:
@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 import pytest
 import sympy as sp
 
-from oracles import on_workers
-from randmatrix import MatrixGraph, fold, generate
+from support.oracles import on_workers
+from support.randmatrix import MatrixGraph, fold, generate
 from symbackprop.engine.derive import derive
 from symbackprop.matrix.expand import entry_name, scalar_worksheet
 from symbackprop.matrix.derive import MatrixDerivation, derive_matrices
-from symbackprop.language.normal import equal
+from symbackprop.language.equality import equal
 from symbackprop.worksheet.read import loads
 
 try:

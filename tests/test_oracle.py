@@ -1,7 +1,7 @@
-"""Random worksheets (tests/randgraph.py) checked against two independent oracles (tests/oracles.py).
+"""Random worksheets (tests/support/randgraph.py) checked against two independent oracles (tests/support/oracles.py).
 
 (a) SymPy: ``sympy.diff`` of the loss composed from the generator's own expression trees (not
-    from symbackprop's parser), with SymPy definitions written in tests/oracles.py, evaluated
+    from symbackprop's parser), with SymPy definitions written in tests/support/oracles.py, evaluated
     at the given numbers. Every given name is a symbol; for the adjoint of an intermediate node,
     that node is cut out of the graph and replaced by a symbol. On a kink the oracle writes the
     stated convention's branch, so kinks are compared too. Where every value of the graph is
@@ -27,9 +27,9 @@ import mpmath
 import pytest
 import sympy as sp
 
-from oracles import (EXACT_TOL, close, compose, exact_values, kink_affected, mp_text, mp_values,
-                     on_workers, sym, sympy_gradient, to_mp)
-from randgraph import CENSUS_WANTED, census, generate
+from support.oracles import (EXACT_TOL, close, compose, exact_values, kink_affected, mp_text, mp_values,
+                             on_workers, sym, sympy_gradient, to_mp)
+from support.randgraph import CENSUS_WANTED, census, generate
 from symbackprop.engine.derive import derive
 from symbackprop.worksheet.read import loads
 

@@ -14,7 +14,8 @@ from symbackprop import solve
 from symbackprop.errors import LatexError
 from symbackprop.sheets.pdf import compile_pdf, compile_with_log
 
-from conftest import ROOT, WORKSHEETS, run_cli
+from support.cli import run_cli
+from support.paths import ROOT, WORKSHEETS
 
 NO_TEX = shutil.which("pdflatex") is None
 needs_tex = pytest.mark.skipif(NO_TEX, reason="pdflatex is not installed (apt-get install texlive-latex-base "

@@ -18,7 +18,7 @@ import pytest
 
 from symbackprop import cli
 
-from conftest import ROOT, WORKSHEETS
+from support.paths import ROOT, WORKSHEETS
 
 HAS_TEX = shutil.which("pdflatex") is not None
 SHEETS = ("000_edge_graph", "004_softmax_choose", "002_relu_skip_symbolic", "004_mlp_classifier")

@@ -23,7 +23,7 @@ from symbackprop.sheets import pdf
 from symbackprop.errors import LatexError, WorksheetError
 from symbackprop.worksheet.read import loads
 
-from conftest import run_cli
+from support.cli import run_cli
 
 needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext is not installed")

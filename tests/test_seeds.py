@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import sympy as sp
-from conftest import WORKSHEETS
+from support.paths import WORKSHEETS
 from golden import FORMATS, expected, worksheets
 
 from symbackprop import solve

@@ -1,10 +1,10 @@
-"""Differential test: 1,000 random worksheets (tests/randgraph.py, 3 to 7 nodes, seeds 10000 on)
+"""Differential test: 1,000 random worksheets (tests/support/randgraph.py, 3 to 7 nodes, seeds 10000 on)
 solved by the engine and by two independent implementations, which must agree on every forward
 value and every gradient:
 
 - PyTorch's autograd in float64 (CPU): values and gradients to 1e-12, relative (inputs by
   autograd, intermediate nodes by retain_grad);
-- ``sympy.diff`` of the composed loss (tests/oracles.py): exactly, as rationals, for every graph
+- ``sympy.diff`` of the composed loss (tests/support/oracles.py): exactly, as rationals, for every graph
   whose values are all rational (every third graph keeps to rational operations; others are so
   by chance), else to 1e-40 read at 80 digits.
 
@@ -29,8 +29,9 @@ import mpmath
 import pytest
 import sympy as sp
 
-from oracles import EXACT_TOL, MP_OPS, ancestors, close, exact_values, kinks_on, mp_values, on_workers, sympy_gradient, to_mp
-from randgraph import CENSUS_WANTED, census, fold, generate
+from support.oracles import (EXACT_TOL, MP_OPS, ancestors, close, exact_values, kinks_on, mp_values, on_workers,
+                             sympy_gradient, to_mp)
+from support.randgraph import CENSUS_WANTED, census, fold, generate
 from symbackprop.engine.derive import derive
 from symbackprop.worksheet.read import loads
 

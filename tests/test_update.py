@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 import sympy as sp
 
-from conftest import WORKSHEETS, run_cli
+from support.cli import run_cli
+from support.paths import WORKSHEETS
 from symbackprop import solve
 from symbackprop.worksheet.read import load
 

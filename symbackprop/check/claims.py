@@ -14,7 +14,8 @@ import sympy as sp
 
 from ..engine.derive import Derivation
 from ..language.evaluate import symbol
-from .latexmath import Atom, Deriv, Grad, Node, Unreadable, parse_atom
+from .latexmath import Atom, Deriv, Grad, Node, parse_atom
+from .tokens import Unreadable
 from ..sheets.printing import default_name_latex
 
 _OCR_DIGITS = str.maketrans({"o": "0", "O": "0", "l": "1", "I": "1"})
@@ -114,7 +115,7 @@ def placeholder(q: Quantity, loss: str) -> sp.Symbol:
 
 
 class Resolver:
-    """Turns the tree's names and derivatives into SymPy symbols for ``latexmath.to_sympy``,
+    """Turns the tree's names and derivatives into SymPy symbols for ``tosympy.to_sympy``,
     remembering which placeholder stands for which quantity."""
 
     def __init__(self, names: Names, bindings: Mapping[str, str]) -> None:

@@ -19,7 +19,7 @@ from .claims import Quantity, path_children
 from ..engine.derive import Derivation, Term
 from ..language.evaluate import symbol
 from ..language.ops import Sigmoid
-from ..language.values import same
+from ..language.equality import same
 
 MAX_CANDIDATES = 5_000
 TIME_BOUND = 1.5  # seconds for one claim's search

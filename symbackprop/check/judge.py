@@ -23,8 +23,10 @@ from ..engine.derive import Derivation
 from .diagnose import NO_DIAGNOSIS, diagnose
 from ..errors import AnswerError
 from ..language.evaluate import symbol
-from .latexmath import Atom, Node, Unreadable, parse_atom, parse_chain, to_sympy
-from ..language.values import same as same_value
+from .latexmath import Atom, Node, parse_atom, parse_chain
+from .tokens import Unreadable
+from .tosympy import to_sympy
+from ..language.equality import same as same_value
 
 LINE_BOUND = 2.0  # seconds to read and judge one line
 MAX_CLAIMS = 2_000  # equation chains in one derivation

@@ -1,5 +1,5 @@
-"""A small grammar for the math of a handwritten chain-rule derivation: a tokenizer and a
-recursive-descent parser into our own tree, then SymPy built node by node.
+"""A small grammar for the math of a handwritten chain-rule derivation: a recursive-descent
+parser of the tokens (tokens.py) into our own tree, which tosympy.py turns into SymPy.
 
 Nothing here evaluates text: no ``eval``, ``sympify`` or ``parse_latex``. The subset is what
 backprop notes use — numbers (exact), names with subscripts and accents, ``+ - \\cdot \\times *
@@ -12,20 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Union
-from collections.abc import Callable
 
 import sympy as sp
 
-from ..errors import EvaluationError
-from ..language.ops import Sigmoid, build_binary
+from .tokens import ACCENTS, ALWAYS_FUNCS, FUNCS, GREEK, RELATIONS, TIMES, Token, Unreadable, tokenize
 
-MAX_TEXT = 2_000  # characters of one equation chain
 MAX_DEPTH = 40  # nesting of groups and parentheses
-MAX_DIGITS = 100
-
-
-class Unreadable(Exception):
-    """This math cannot be read; the message says why, for the report."""
 
 
 # -- the tree --------------------------------------------------------------------------------
@@ -83,100 +75,6 @@ class Cases:
 
 
 Node = Union[Num, Atom, Deriv, Grad, Op, Cases]
-
-# -- the tokenizer ---------------------------------------------------------------------------
-UNICODE = {
-    "−": "-", "–": "-", "·": r" \cdot ", "⋅": r" \cdot ", "×": r" \times ", "∂": r" \partial ",
-    "÷": "/", "≥": r" \geq ", "≤": r" \leq ", "≈": r" \approx ", "⇒": r" \Rightarrow ", "→": r" \to ",
-    "ŷ": r"\hat{y}", "′": "'", "√": r"\sqrt ", "∗": "*",
-}
-GREEK_UNICODE = dict(zip("αβγδεζηθικλμνξπρστυφχψωΔΣΘΛΦΨΩ", (
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
-    "upsilon phi chi psi omega Delta Sigma Theta Lambda Phi Psi Omega").split()))
-GREEK = set(GREEK_UNICODE.values()) | {"varepsilon", "varphi", "vartheta", "Gamma", "Xi", "Pi", "Upsilon"}
-FUNCS = {"log": "log", "ln": "log", "exp": "exp", "sqrt": "sqrt", "tanh": "tanh", "max": "max", "min": "min",
-         "relu": "relu", "ReLU": "relu", "sigmoid": "sigma", "sigma": "sigma"}
-ALWAYS_FUNCS = {"log", "ln", "exp", "sqrt", "tanh", "max", "min"}  # the others are names unless applied
-IGNORED = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle",
-           "textstyle", "limits", "nonumber", "notag", "mathcal", "mathbf", "boldsymbol", "bm", "mathit",
-           "mathsf", "mathbb", "quad", "qquad", ",", ";", ":", "!", " ", "Rightarrow", "implies"}
-WORD_COMMANDS = {"text", "mathrm", "operatorname", "textrm", "textit", "operatorname*"}
-ACCENTS = {"hat", "bar", "tilde", "dot", "vec", "widehat", "overline"}
-TIMES = {"cdot", "times", "ast"}
-RELATIONS = {"<": "<", ">": ">", "lt": "<", "gt": ">", "le": "<=", "leq": "<=", "leqslant": "<=",
-             "ge": ">=", "geq": ">=", "geqslant": ">="}
-
-_UNICODE_TABLE = str.maketrans({**UNICODE, **{g: f" \\{n} " for g, n in GREEK_UNICODE.items()}})
-_TOKEN = re.compile(r"(?P<grad>(?<![A-Za-z\\])g-(?=[A-Za-z\\]))|(?P<cmd>\\(?:[A-Za-z]+\*?|.))|"
-                    r"(?P<num>\d+(?:\.\d+)?)|(?P<letter>[A-Za-z])(?P<digits>\d+(?![.\d]))?|(?P<space>\s+)|(?P<sym>.)", re.S)
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # cmd, num, letter, word, sym, grad, end
-    text: str
-
-
-def tokenize(text: str) -> list[Token]:
-    """LaTeX (or plain ``∂L/∂x1``) into tokens; ``\\text{…}`` and its kin become one word."""
-    if len(text) > MAX_TEXT:
-        raise Unreadable(f"longer than {MAX_TEXT} characters")
-    text = text.translate(_UNICODE_TABLE)
-    out: list[Token] = []
-    pos = 0
-    for m in _TOKEN.finditer(text):
-        if m.start() < pos:
-            continue
-        kind = next(k for k in ("grad", "cmd", "num", "letter", "space", "sym") if m.group(k) is not None)
-        value = m.group()
-        if kind == "space":
-            continue
-        if kind == "cmd":
-            name = value[1:]
-            if name in WORD_COMMANDS:
-                body, pos = _group_text(text, m.end())
-                word = re.sub(r"\\[,;:! ]|\s+", "", body)
-                if word:
-                    out.append(Token("letter" if len(word) == 1 and word.isalpha() else "word", word))
-                continue
-            if name in ("left", "right", "bigl", "bigr", "Bigl", "Bigr"):
-                rest = text[m.end():].lstrip()
-                if rest.startswith("."):
-                    pos = len(text) - len(rest) + 1
-                continue
-            if name in IGNORED:
-                continue
-            out.append(Token("cmd", name))
-            continue
-        if kind == "num" and len(value) > MAX_DIGITS:
-            raise Unreadable(f"the number {value[:20]}… is too long")
-        if kind == "letter" and m.group("digits"):  # plain x1: the digits are a subscript
-            out += [Token("letter", value[0]), Token("sym", "_"), Token("sym", "{"), Token("num", m.group("digits")),
-                    Token("sym", "}")]
-            continue
-        if kind == "sym" and value not in "+-*/^_()[]{}=,;'&<>|.!":
-            raise Unreadable(f"the character '{value}' is not read")
-        out.append(Token(kind, value))
-    out.append(Token("end", ""))
-    return out
-
-
-def _group_text(text: str, start: int) -> tuple[str, int]:
-    """The raw text of the ``{…}`` group at ``start`` (after spaces) and the position after it."""
-    i = start
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text) or text[i] != "{":
-        return "", start
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{" and text[j - 1] != "\\":
-            depth += 1
-        elif text[j] == "}" and text[j - 1] != "\\":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j], j + 1
-    raise Unreadable("a brace is not closed")
 
 
 # -- the parser ------------------------------------------------------------------------------
@@ -586,50 +484,3 @@ def _only_atom(tokens: list[Token]) -> Atom | None:
     except Unreadable:
         return None
     return node if isinstance(node, Atom) and p.peek.kind == "end" else None
-
-
-# -- to SymPy --------------------------------------------------------------------------------
-Resolve = Callable[[Atom | Deriv | Grad], sp.Expr]
-RELOPS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
-
-
-def to_sympy(node: Node, resolve: Resolve) -> sp.Expr:
-    """Build SymPy from the tree; ``resolve`` gives a name's or a derivative's symbol (or raises
-    Unreadable). Arithmetic goes through the guarded builders: no power too large to write."""
-    if isinstance(node, Num):
-        return node.value
-    if isinstance(node, (Atom, Deriv, Grad)):
-        return resolve(node)
-    if isinstance(node, Cases):
-        pieces = []
-        for value, cond in node.rows:
-            c = sp.true if cond is None else RELOPS[cond[1]](to_sympy(cond[0], resolve), to_sympy(cond[2], resolve))
-            pieces.append((to_sympy(value, resolve), c))
-        if pieces[-1][1] is not sp.true:
-            pieces.append((sp.nan, sp.true))
-        return sp.Piecewise(*pieces)
-    op = node.op
-    if op == "apply":
-        d, body = node.args
-        x = resolve(Deriv(None, d.bottom))
-        return sp.diff(to_sympy(body, resolve), x)
-    if op == "prime":
-        raise Unreadable("a derivative written with a prime (') names no variable")
-    args = [to_sympy(a, resolve) for a in node.args]
-    try:
-        if op == "neg":
-            return -args[0]
-        if op in ("+", "*", "/"):
-            return build_binary(op, args[0], args[1])
-        if op == "^":
-            return build_binary("**", args[0], args[1])
-    except (ZeroDivisionError, OverflowError, MemoryError):
-        raise Unreadable("the arithmetic cannot be done") from None
-    except EvaluationError as exc:
-        raise Unreadable(exc.message) from None
-    builders = {"log": sp.log, "log10": lambda x: sp.log(x) / sp.log(10), "exp": sp.exp, "sqrt": sp.sqrt,
-                "tanh": sp.tanh, "sigma": Sigmoid, "max": sp.Max, "min": sp.Min,
-                "relu": lambda x: sp.Max(x, 0)}
-    if op in ("log", "log10", "exp", "sqrt", "tanh", "sigma", "relu") and len(args) != 1:
-        raise Unreadable(f"\\{op} takes one argument")
-    return builders[op](*args)

@@ -1,5 +1,6 @@
 """Whether a derivation's numbers meet the worksheet's ``require:`` conditions (read by
-worksheet/require.py). Values are compared exactly when rational, otherwise to ``DIGITS`` digits."""
+worksheet/require.py). Values are compared by language/equality.py's one rule: exactly when
+rational, otherwise to ``DIGITS`` digits."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -9,11 +10,11 @@ import sympy as sp
 from ..engine.derive import Derivation
 from ..errors import EvaluationError, ExpressionError, WorksheetError
 from ..language import expr as E
+from ..language.equality import DIGITS, sign
 from ..language.evaluate import evaluate
 from ..language.ops import Conventions
 from ..worksheet.require import Constraint, Form, Integer, Logic, Test, grad_name
 
-DIGITS = 50
 _HOLDS: dict[str, Callable[[int], bool]] = {
     "<": lambda s: s < 0, "<=": lambda s: s <= 0, ">": lambda s: s > 0,
     ">=": lambda s: s >= 0, "==": lambda s: s == 0, "!=": lambda s: s != 0,
@@ -47,7 +48,7 @@ def _holds(test: Test, d: Derivation, env: Mapping[str, sp.Expr]) -> bool:
             return not _holds(test.items[0], d, env)
         results = (_holds(t, d, env) for t in test.items)
         return all(results) if test.op == "and" else any(results)
-    conventions = Conventions(d.worksheet.relu_at_zero)
+    conventions = d.worksheet.conventions
     if isinstance(test, Integer):
         return all(_is_integer(_number(a, env, conventions)) for a in test.args)
     values = [_number(t, env, conventions) for t in test.terms]
@@ -69,20 +70,6 @@ def _number(tree: E.Expr, env: Mapping[str, sp.Expr], conventions: Conventions) 
         names = ", ".join(sorted(str(s) for s in value.free_symbols))
         raise ExpressionError(f"not a number: it depends on the symbolic {names}")
     return value
-
-
-def sign(value: sp.Expr) -> int:
-    """-1, 0 or 1: exactly for a rational, else to ``DIGITS`` digits."""
-    if not value.is_number:
-        raise ExpressionError(f"{sp.sstr(value)} is not a number: it depends on a symbolic name")
-    if value.is_Rational:
-        return int(value.p > 0) - int(value.p < 0)
-    if value.is_zero:
-        return 0
-    approx = value.evalf(DIGITS)
-    if not approx.is_real or approx.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        raise EvaluationError(f"{sp.sstr(value)} is not a real number")
-    return 0 if abs(approx) < sp.Float(10) ** (10 - DIGITS) else (1 if approx > 0 else -1)
 
 
 def _is_integer(value: sp.Expr) -> bool:

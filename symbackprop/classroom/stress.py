@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
-from .conditions import sign
+from ..language.equality import sign
 from ..sheets.jsonout import exact
 from ..language.ops import Sigmoid
 from .variants import REPEAT, UNDEFINED, Plan, Run, Variant, run

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 
 import sympy as sp
 
+from ..language import expr as E
 from ..errors import EvaluationError, SymbackpropError, at_place
 from ..language.evaluate import evaluate, symbol
 from ..language.ops import check_size
 from ..worksheet.read import Worksheet
 from .graph import Graph, build
 from .protocol import Forward, Kink, UpdateStep
+from .worked import one_step, substitute
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
     graph, symbols, loss = p.graph, p.symbols, ws.loss
     conventions = ws.conventions
     values: dict[str, sp.Expr] = {}
+    numbers: dict[str, sp.Expr] = {}  # the values that are numbers
     forward: dict[str, Forward] = {}
     given = {g.name: g for g in ws.given}
     node_defs = {n.name: n for n in ws.nodes}
@@ -150,7 +153,13 @@ def derive(ws: Worksheet, prepared: Prepared | None = None) -> Derivation:
         else:
             value = symbols[name]
         values[name] = value
-        forward[name] = Forward(name, p.rules.get(name), value)
+        worked: tuple[E.Expr, E.Expr] | tuple[()] = ()
+        if kind == "node" and value.is_number:
+            substituted = substitute(node_defs[name].expr, numbers)
+            worked = (substituted, one_step(substituted, numbers, conventions))
+        if value.is_number:
+            numbers[name] = value
+        forward[name] = Forward(name, p.rules.get(name), value, *worked)
     known = {symbols[n]: v for n, v in values.items() if v.is_number}
 
     adjoints: dict[str, Adjoint] = {}

@@ -8,17 +8,21 @@ from typing import Any, Protocol
 
 import sympy as sp
 
+from ..language import expr as E
 from ..worksheet.read import Worksheet
 from .graph import Graph
 
 
 @dataclass(frozen=True)
 class Forward:
-    """A name's forward rule in its parents' symbols, and its value (a number when known)."""
+    """A name's forward rule in its parents' symbols, its value (a number when known), and for a
+    node with a number, its definition worked one step at a time (engine/worked.py)."""
 
     name: str
     rule: sp.Expr | None  # None for given names, edge-only nodes and matrix values
     value: sp.Expr
+    substituted: E.Expr | None = None  # the definition with the numbers substituted
+    one_step: E.Expr | None = None  # … and each operand of its outermost operation evaluated
 
 
 @dataclass(frozen=True)

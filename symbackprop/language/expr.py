@@ -178,6 +178,17 @@ def names(expr: Expr) -> list[str]:
     return list(seen)
 
 
+def subtrees(expr: Expr) -> list[Expr]:
+    """The expression and every sub-expression of it (depth first)."""
+    out, stack = [], [expr]
+    while stack:
+        x = stack.pop()
+        out.append(x)
+        if isinstance(x, Apply):
+            stack.extend(x.args)
+    return out
+
+
 _TEXT_PREC = {"+": 1, "-": 1, "neg": 2, "*": 3, "/": 3, "@": 3, "**": 4}
 
 

@@ -4,8 +4,8 @@ adds up fractions of powers of e that SymPy leaves as they were built.
 Every power e^(k/q) becomes u^k with u = e^(1/q), each term is cancelled as a rational function
 of u (and of any other function it holds, such as σ(1/2)), terms over the same denominator are
 added, and u is put back: a column sum over a batch stays a sum of one fraction per sample,
-as a hand writes it, not one fraction over the product of every denominator. ``equal`` cancels
-the whole difference instead, which decides equality exactly.
+as a hand writes it, not one fraction over the product of every denominator. ``cancelled`` puts
+a whole value over one denominator instead: what equality.py's exact test of zero reads.
 """
 from __future__ import annotations
 
@@ -62,12 +62,11 @@ def _factored(d: sp.Expr) -> sp.Expr:
     return sp.factor_terms(d)
 
 
-def equal(a: sp.Expr, b: sp.Expr) -> bool:
-    """Exact equality of two values built from rationals, powers of e, logs and other functions
-    of numbers: their difference cancels to 0 as a rational function."""
-    y, q = _in_u(a - b)
-    difference = sp.cancel(sp.together(_logs(y, q)))
-    return difference == 0 or difference.is_zero is True  # cancel may leave -1/4 + 1/4 unevaluated
+def cancelled(x: sp.Expr) -> sp.Expr:
+    """x as one cancelled rational function of u = e^(1/q) and the other functions it holds (u is
+    not put back): 0 when x is 0, exactly, as far as those functions are independent."""
+    y, q = _in_u(x)
+    return sp.cancel(sp.together(_logs(y, q)))
 
 
 def _in_u(x: sp.Expr) -> tuple[sp.Expr, int]:

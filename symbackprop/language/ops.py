@@ -1,5 +1,6 @@
-"""The operations of the expression language: for each, its forward rule, its local
-derivative (a SymPy ``fdiff`` where SymPy does not know it) and its LaTeX form, in one place.
+"""The operations of the expression language: for each, its forward rule and its local
+derivative (a SymPy ``fdiff`` where SymPy does not know it), in one place. How they are written
+in LaTeX is the printers' business (``sheets.printing``), as in SymPy.
 
 Conventions at kinks are explicit arguments, like SymPy's ``Heaviside(x, H0)``, so that no
 value at a kink is inherited silently.
@@ -13,7 +14,6 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 from sympy.core.logic import fuzzy_and
 from mpmath.libmp import prec_to_dps
-from sympy.printing.latex import LatexPrinter
 
 from ..errors import EvaluationError
 
@@ -24,11 +24,6 @@ MAX_BITS = 20_000
 _DIGITS_NEEDED = MAX_BITS * 30103 // 100000 + 2
 if 0 < sys.get_int_max_str_digits() < _DIGITS_NEEDED:
     sys.set_int_max_str_digits(_DIGITS_NEEDED)
-
-
-def _power(exp: str | None) -> str:
-    """The exponent of a function raised to a power, written as SymPy writes sin^{2}(x)."""
-    return "" if exp is None else "^{%s}" % exp
 
 
 class Relu(sp.Function):
@@ -48,9 +43,6 @@ class Relu(sp.Function):
         if argindex == 1:
             return sp.Heaviside(self.args[0], self.args[1])
         return sp.S.Zero
-
-    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
-        return r"\operatorname{relu}%s\left(%s\right)" % (_power(exp), printer._print(self.args[0]))
 
     def _sympystr(self, printer) -> str:
         return "relu(%s)" % printer._print(self.args[0])
@@ -77,13 +69,6 @@ class LeakyRelu(sp.Function):
         if argindex == 2:
             return x * (1 - step)
         return sp.S.Zero
-
-    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
-        return r"\operatorname{leaky\,relu}%s\left(%s, %s\right)" % (
-            _power(exp),
-            printer._print(self.args[0]),
-            printer._print(self.args[1]),
-        )
 
     def _sympystr(self, printer) -> str:
         return "leaky_relu(%s, %s)" % (printer._print(self.args[0]), printer._print(self.args[1]))
@@ -119,9 +104,6 @@ class Sigmoid(sp.Function):
         s = Sigmoid(self.args[0])
         return s * (1 - s)
 
-    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
-        return r"\sigma%s\left(%s\right)" % (_power(exp), printer._print(self.args[0]))
-
     def _sympystr(self, printer) -> str:
         return "sigmoid(%s)" % printer._print(self.args[0])
 
@@ -144,14 +126,6 @@ class Choose(sp.Function):
         if argindex == 1:
             return sp.S.Zero
         return sp.KroneckerDelta(self.args[0], argindex - 1)
-
-    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
-        y, *options = self.args
-        return r"\operatorname{choose}%s\left(%s; %s\right)" % (
-            _power(exp),
-            printer._print(y),
-            ", ".join(printer._print(o) for o in options),
-        )
 
     def _sympystr(self, printer) -> str:
         return "choose(%s)" % ", ".join(printer._print(a) for a in self.args)
@@ -235,10 +209,6 @@ class _Pair(sp.Function):
         first, last = self.args
         return (first.flat() if type(first) is type(self) else [first]) + [last]
 
-    def _latex(self, printer: LatexPrinter, exp: str | None = None) -> str:
-        args = ", ".join(printer._print(a) for a in self.flat())
-        return r"\%s%s\left(%s\right)" % (self.word, _power(exp), args)
-
     def _sympystr(self, printer) -> str:
         return "%s(%s)" % (self.word, ", ".join(printer._print(a) for a in self.flat()))
 
@@ -278,39 +248,28 @@ def _sqrt(x: sp.Expr) -> sp.Expr:
 
 @dataclass(frozen=True)
 class Function:
-    """A named function of the language: arities allowed, SymPy builder, LaTeX form."""
+    """A named function of the language: arities allowed, SymPy builder."""
 
     name: str
     arities: tuple[int, ...] | None  # None: any number ≥ 2
     build: Callable[..., sp.Expr]
-    latex: Callable[[Sequence[str]], str]
-
-
-def _paren(s: str) -> str:
-    return r"\left(" + s + r"\right)"
-
-
-def _fn(command: str) -> Callable[[Sequence[str]], str]:
-    return lambda a: command + _paren(", ".join(a))
 
 
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
-        Function("exp", (1,), sp.exp, lambda a: "e^{" + a[0] + "}"),
-        Function("log", (1, 2), _log,
-                 lambda a: (r"\ln" + _paren(a[0])) if len(a) == 1 else (r"\log_{" + a[1] + "}" + _paren(a[0]))),
-        Function("log10", (1,), lambda x: _log(x, sp.Integer(10)), lambda a: r"\log_{10}" + _paren(a[0])),
-        Function("sqrt", (1,), _sqrt, lambda a: r"\sqrt{" + a[0] + "}"),
-        Function("abs", (1,), sp.Abs, lambda a: r"\left|" + a[0] + r"\right|"),
-        Function("max", None, lambda *a: _fold(Maximum, a), _fn(r"\max")),
-        Function("min", None, lambda *a: _fold(Minimum, a), _fn(r"\min")),
-        Function("relu", (1,), None, _fn(r"\operatorname{relu}")),  # builder needs the convention
-        Function("leaky_relu", (2,), None, _fn(r"\operatorname{leaky\,relu}")),
-        Function("sigmoid", (1,), Sigmoid, _fn(r"\sigma")),
-        Function("tanh", (1,), sp.tanh, _fn(r"\tanh")),
-        Function("choose", None, Choose,
-                 lambda a: r"\operatorname{choose}" + _paren(a[0] + "; " + ", ".join(a[1:]))),
+        Function("exp", (1,), sp.exp),
+        Function("log", (1, 2), _log),
+        Function("log10", (1,), lambda x: _log(x, sp.Integer(10))),
+        Function("sqrt", (1,), _sqrt),
+        Function("abs", (1,), sp.Abs),
+        Function("max", None, lambda *a: _fold(Maximum, a)),
+        Function("min", None, lambda *a: _fold(Minimum, a)),
+        Function("relu", (1,), None),  # builder needs the convention
+        Function("leaky_relu", (2,), None),
+        Function("sigmoid", (1,), Sigmoid),
+        Function("tanh", (1,), sp.tanh),
+        Function("choose", None, Choose),
     )
 }
 

@@ -16,8 +16,9 @@ from ..engine.protocol import Forward, Kink, UpdateStep
 from ..errors import EvaluationError, WorksheetError, at_place
 from ..language.normal import normal_matrix
 from ..worksheet.read import Worksheet
-from .matops import ONE, Evaluator, backward
-from .mexpr import Grad, Matrix, MExpr, Op, shape_text, value
+from .fused import across_nodes
+from .matops import Evaluator, backward
+from .mexpr import ONE, Grad, Matrix, MExpr, Op, shape_text, value
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,13 @@ class MatrixTerm:
 
 @dataclass(frozen=True)
 class MatrixAdjoint:
-    """∂L/∂name: its terms (one a child) and its value."""
+    """∂L/∂name: its terms (one a child), its value, and the softmax-then-cross-entropy step
+    (1/N)(P − Y) when the name is the logits of one (matrix/fused.py)."""
 
     name: str
     terms: tuple[MatrixTerm, ...]
     value: Matrix
+    fused: MExpr | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def derive_matrices(ws: Worksheet) -> MatrixDerivation:
             total = normal_matrix(total + t.value)
         assert total.shape == env[name].shape, (name, total.shape, env[name].shape)
         grads[name] = total
-        adjoints[name] = MatrixAdjoint(name, tuple(terms), total)
+        adjoints[name] = MatrixAdjoint(name, tuple(terms), total,
+                                       across_nodes(name, graph, defs, loss, env, grads, values, total))
     return MatrixDerivation(ws, graph, MappingProxyType(env), values, MappingProxyType(adjoints), order,
                             graph.asked(ws))

@@ -2,21 +2,21 @@
 
 ``Z: X @ W + b`` becomes ``Z_1_1: X_1_1*W_1_1 + X_1_2*W_2_1 + b_1_1`` and so on, a worksheet the
 scalar engine solves. It shows one entry's chain rule (``solve --expand W[1,2]``), and the tests
-check every matrix formula against it.
+check every matrix formula against it. How an entry's name is written (W_{12}) is the sheet's
+business: the scalar worksheet keeps only the ``symbols`` of names it did not split.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import reduce
 
 import sympy as sp
 
 from ..language import expr as E
 from ..errors import SymbackpropError, WorksheetError
+from ..engine.derive import Derivation, derive
 from .derive import MatrixDerivation
-from .matops import _entry
-from ..sheets.printing import default_name_latex
 from ..worksheet.read import Given, NodeDef, Worksheet
 
 ENTRY_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]\s*$")
@@ -126,8 +126,7 @@ def scalar_worksheet(d: MatrixDerivation) -> Worksheet:
     """The worksheet of ``d`` with every matrix written out entry by entry."""
     ws = d.worksheet
     ex = _Expander(d)
-    names = dict(ws.symbols)
-    given, nodes, symbols, wrt = [], [], [], []
+    given, nodes, wrt = [], [], []
     taken = set(d.values)
 
     def split(name: str) -> list[tuple[str, int, int]]:
@@ -135,12 +134,9 @@ def scalar_worksheet(d: MatrixDerivation) -> Worksheet:
         if m.shape == (1, 1):
             return [(name, 0, 0)]
         out = [(entry_name(name, i + 1, j + 1), i, j) for i in range(m.rows) for j in range(m.cols)]
-        tex = names.get(name) or default_name_latex(name)
-        for scalar, i, j in out:
+        for scalar, _, _ in out:
             if scalar in taken:
                 raise WorksheetError(f"cannot write {name} in scalars: the name {scalar} is taken", ws.path)
-            index = f"{i + 1}{j + 1}" if max(m.shape) < 10 else f"{i + 1},{j + 1}"
-            symbols.append((scalar, _entry(tex, index)))
         return out
 
     for g in ws.given:
@@ -153,5 +149,22 @@ def scalar_worksheet(d: MatrixDerivation) -> Worksheet:
     for name in d.wrt:
         wrt.extend(s for s, _, _ in split(name))
     kept = [(n, t) for n, t in ws.symbols if d.values[n].shape == (1, 1)]
-    return replace(ws, given=tuple(given), nodes=tuple(nodes), wrt=tuple(wrt), symbols=tuple(kept + symbols),
-                   update=None)
+    return replace(ws, given=tuple(given), nodes=tuple(nodes), wrt=tuple(wrt), symbols=tuple(kept), update=None)
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """Some entries of a matrix derivation solved in scalars (``solve --expand W[1,2]``)."""
+
+    derivation: Derivation  # the worksheet written in scalars, asked for those entries
+    entries: tuple[tuple[str, int, int], ...]  # each entry's scalar name, row and column (1-based)
+    matrices: MatrixDerivation  # the derivation whose entries these are (their names, their shapes)
+
+
+def expand_entries(d: MatrixDerivation, entries: tuple[str, ...]) -> Expansion:
+    """Solve the worksheet written in scalars for the entries named as ``W[1,2]``."""
+    picked = [parse_entry(text, d) for text in entries]
+    names = tuple(name if d.values[name].shape == (1, 1) else entry_name(name, i, j) for name, i, j in picked)
+    return Expansion(derive(replace(scalar_worksheet(d), wrt=names)),
+                     tuple((n, i, j) for n, (_, i, j) in zip(names, picked)), d)
+

@@ -1,5 +1,6 @@
 """The operations on matrices (a public contract, NumPy-like): for each, its forward rule, its
-backward rule in matrix notation and its LaTeX form, in one place.
+backward rule in matrix notation, in one place (how each is written in LaTeX is the matrix
+printer's business).
 
 ``@`` (matrix product), ``.T`` / ``transpose``, ``+ - * /`` element-wise with broadcasting (a
 row-vector bias over the rows of a batch, a scalar over everything), ``** k`` for a number k,
@@ -10,26 +11,15 @@ element-wise ``relu sigmoid tanh exp log``, ``sum``, ``mean``, ``softmax`` (row 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import sympy as sp
 
 from ..language import expr as E
 from ..errors import EvaluationError, ExpressionError
-from .mexpr import Const, Leaf, Matrix, MExpr, Ones, Op, Part, ShapeError, broadcast, elementwise, matmul, sum_to
+from .fused import logits_gradient, rows_sum_to_one
+from .mexpr import ONE, Const, Leaf, Matrix, MExpr, Ones, Op, Part, ShapeError, broadcast, elementwise, matmul, sum_to, had
 from ..language.ops import Conventions, build_binary, build_call
-
-ONE = Const(sp.S.One)
-
-
-def had(a: MExpr, b: MExpr) -> MExpr:
-    """a ⊙ b, with a factor 1 left out."""
-    if a == ONE:
-        return b
-    if b == ONE:
-        return a
-    return Op("had", (a, b))
-
 
 @dataclass(frozen=True)
 class Operand:
@@ -42,12 +32,11 @@ class Operand:
 @dataclass(frozen=True)
 class MatOp:
     """A matrix operation: ``forward`` on exact matrices (checking shapes), ``backward`` giving the
-    gradient of each operand from the upstream gradient G, ``latex`` of a definition."""
+    gradient of each operand from the upstream gradient G."""
 
     name: str
     forward: Callable[..., Matrix]
     backward: Callable[..., tuple[MExpr | None, ...]]  # (G, out, operands) → per operand
-    latex: Callable[[Sequence[str], Sequence[Operand]], str]
 
 
 def _scalar(m: Matrix, what: str) -> sp.Expr:
@@ -61,21 +50,9 @@ def _same(a: Matrix, b: Matrix, what: str) -> None:
         raise ShapeError(what, (a.shape, b.shape), "must be the same shape")
 
 
-def _entry(tex: str, index: str) -> str:
-    """An entry of a matrix written ``tex``: W_{ij}, or (W_{1})_{ij} when it has a subscript already."""
-    plain = tex.isalpha() or (tex.startswith("\\") and tex[1:].isalpha())
-    return f"{tex}_{{{index}}}" if plain else rf"\left({tex}\right)_{{{index}}}"
-
-
-def _p(s: str) -> str:
-    return r"\left(" + s + r"\right)"
-
-
-def _elementwise_op(name: str, derivative: Callable[[MExpr, MExpr, Operand, Conventions], MExpr],
-                    latex: str) -> MatOp:
+def _elementwise_op(name: str, derivative: Callable[[MExpr, MExpr, Operand, Conventions], MExpr]) -> MatOp:
     return MatOp(name, lambda c, a: a.applyfunc(lambda x: build_call(name, [x], c)),
-                 lambda c, g, out, a: (had(g, derivative(g, out, a, c)),),
-                 lambda t, o: latex + _p(t[0]))
+                 lambda c, g, out, a: (had(g, derivative(g, out, a, c)),))
 
 
 def _softmax(c: Conventions, z: Matrix) -> Matrix:
@@ -129,63 +106,41 @@ def _pow_backward(c: Conventions, g: MExpr, out: MExpr, a: Operand, k: Operand) 
     return had(g, had(k.f, base)), None
 
 
-def _binary_latex(symbol: str) -> Callable[[Sequence[str], Sequence[Operand]], str]:
-    def latex(t: Sequence[str], o: Sequence[Operand]) -> str:
-        if (1, 1) in (o[0].shape, o[1].shape):  # a number times a matrix: no ⊙
-            return t[0] + (r" \, " if symbol == r"\odot" else r" / ") + t[1]
-        return t[0] + " " + symbol + " " + t[1]
-    return latex
-
-
 MATRIX_OPS: dict[str, MatOp] = {op.name: op for op in (
     MatOp("+", lambda c, a, b: elementwise(lambda x, y: x + y, "+", a, b),
-          lambda c, g, out, a, b: (sum_to(g, out_shape(a, b), a.shape), sum_to(g, out_shape(a, b), b.shape)),
-          lambda t, o: f"{t[0]} + {t[1]}"),
+          lambda c, g, out, a, b: (sum_to(g, out_shape(a, b), a.shape), sum_to(g, out_shape(a, b), b.shape))),
     MatOp("-", lambda c, a, b: elementwise(lambda x, y: x - y, "-", a, b),
           lambda c, g, out, a, b: (sum_to(g, out_shape(a, b), a.shape),
-                                   Op("neg", (sum_to(g, out_shape(a, b), b.shape),))),
-          lambda t, o: f"{t[0]} - {t[1]}"),
+                                   Op("neg", (sum_to(g, out_shape(a, b), b.shape),)))),
     MatOp("*", lambda c, a, b: elementwise(lambda x, y: build_binary("*", x, y), "*", a, b),
           lambda c, g, out, a, b: (sum_to(had(g, b.f), out_shape(a, b), a.shape),
-                                   sum_to(had(g, a.f), out_shape(a, b), b.shape)),
-          _binary_latex(r"\odot")),
+                                   sum_to(had(g, a.f), out_shape(a, b), b.shape))),
     MatOp("/", lambda c, a, b: elementwise(lambda x, y: build_binary("/", x, y), "/", a, b),
           lambda c, g, out, a, b: (sum_to(Op("hdiv", (g, b.f)), out_shape(a, b), a.shape),
                                    sum_to(Op("neg", (Op("hdiv", (had(g, a.f), Op("had", (b.f, b.f)))),)),
-                                          out_shape(a, b), b.shape)),
-          _binary_latex(r"\oslash")),
-    MatOp("**", _pow, _pow_backward, lambda t, o: "{" + t[0] + "}^{" + t[1] + "}"),
-    MatOp("neg", lambda c, a: -a, lambda c, g, out, a: (Op("neg", (g,)),), lambda t, o: "-" + t[0]),
+                                          out_shape(a, b), b.shape))),
+    MatOp("**", _pow, _pow_backward),
+    MatOp("neg", lambda c, a: -a, lambda c, g, out, a: (Op("neg", (g,)),)),
     MatOp("@", lambda c, a, b: matmul(a, b, "@"),
-          lambda c, g, out, a, b: (Op("matmul", (g, Op("T", (b.f,)))), Op("matmul", (Op("T", (a.f,)), g))),
-          lambda t, o: f"{t[0]} \\, {t[1]}"),
-    MatOp("transpose", lambda c, a: a.T, lambda c, g, out, a: (Op("T", (g,)),), lambda t, o: t[0] + r"^{\top}"),
-    _elementwise_op("relu", lambda g, out, a, c: Op("step", (a.f,), c.relu_at_zero), r"\operatorname{relu}"),
-    _elementwise_op("sigmoid", lambda g, out, a, c: Op("had", (out, Op("sub", (ONE, out)))), r"\sigma"),
-    _elementwise_op("tanh", lambda g, out, a, c: Op("sub", (ONE, Op("had", (out, out)))), r"\tanh"),
-    _elementwise_op("exp", lambda g, out, a, c: out, r"\exp"),
-    _elementwise_op("log", lambda g, out, a, c: Op("hdiv", (ONE, a.f)), r"\ln"),
-    MatOp("sum", lambda c, a: Matrix([[sp.Add(*a)]]), lambda c, g, out, a: (had(g, Ones(a.shape)),),
-          lambda t, o: r"\sum_{i,j} " + _entry(t[0], "ij")),
+          lambda c, g, out, a, b: (Op("matmul", (g, Op("T", (b.f,)))), Op("matmul", (Op("T", (a.f,)), g)))),
+    MatOp("transpose", lambda c, a: a.T, lambda c, g, out, a: (Op("T", (g,)),)),
+    _elementwise_op("relu", lambda g, out, a, c: Op("step", (a.f,), c.relu_at_zero)),
+    _elementwise_op("sigmoid", lambda g, out, a, c: Op("had", (out, Op("sub", (ONE, out))))),
+    _elementwise_op("tanh", lambda g, out, a, c: Op("sub", (ONE, Op("had", (out, out))))),
+    _elementwise_op("exp", lambda g, out, a, c: out),
+    _elementwise_op("log", lambda g, out, a, c: Op("hdiv", (ONE, a.f))),
+    MatOp("sum", lambda c, a: Matrix([[sp.Add(*a)]]), lambda c, g, out, a: (had(g, Ones(a.shape)),)),
     MatOp("mean", lambda c, a: Matrix([[sp.Add(*a) / (a.rows * a.cols)]]),
-          lambda c, g, out, a: (had(g, had(Const(sp.Rational(1, a.shape[0] * a.shape[1])), Ones(a.shape))),),
-          lambda t, o: r"\frac{1}{" + str(o[0].shape[0] * o[0].shape[1]) + r"} \sum_{i,j} " + _entry(t[0], "ij")),
+          lambda c, g, out, a: (had(g, had(Const(sp.Rational(1, a.shape[0] * a.shape[1])), Ones(a.shape))),)),
     MatOp("softmax", _softmax,
-          lambda c, g, out, a: (had(out, Op("sub", (g, Op("rowsum", (had(g, out),))))),),
-          lambda t, o: r"\operatorname{softmax}" + _p(t[0])),
-    MatOp("cross_entropy", _cross_entropy, _ce_backward,
-          lambda t, o: r"-\frac{1}{" + str(o[0].shape[0]) + r"} \sum_{n,k} " + _entry(t[1], "nk")
-          + r" \ln " + _entry(t[0], "nk")),
+          lambda c, g, out, a: (had(out, Op("sub", (g, Op("rowsum", (had(g, out),))))),)),
+    MatOp("cross_entropy", _cross_entropy, _ce_backward),
     MatOp("mse", lambda c, z, t: _squares(z, t, sp.Rational(1, 2 * z.rows), "mse(Z, T)"),
-          _squares_backward(lambda n: sp.Rational(1, n)),
-          lambda t, o: r"\frac{1}{2 \cdot " + str(o[0].shape[0]) + r"} \sum_{n,k} "
-          + _p(_entry(t[1], "nk") + " - " + _entry(t[0], "nk")) + "^{2}"),
-    MatOp("sse", lambda c, z, t: _squares(z, t, sp.S.One, "sse(Z, T)"), _squares_backward(lambda n: sp.Integer(2)),
-          lambda t, o: r"\sum_{n,k} " + _p(_entry(t[1], "nk") + " - " + _entry(t[0], "nk")) + "^{2}"),
+          _squares_backward(lambda n: sp.Rational(1, n))),
+    MatOp("sse", lambda c, z, t: _squares(z, t, sp.S.One, "sse(Z, T)"), _squares_backward(lambda n: sp.Integer(2))),
     MatOp("l2", _l2,
           lambda c, g, out, w, lam: (had(g, had(lam.f, w.f)),
-                                     had(g, had(Const(sp.Rational(1, 2)), Op("total", (Op("had", (w.f, w.f)),))))),
-          lambda t, o: r"\frac{" + t[1] + r"}{2} \sum_{i,j} " + _entry(t[0], "ij") + "^{2}"),
+                                     had(g, had(Const(sp.Rational(1, 2)), Op("total", (Op("had", (w.f, w.f)),)))))),
 )}
 
 
@@ -260,10 +215,9 @@ def backward(tree: E.Expr, node: str, g: MExpr, values: Evaluator) -> list[tuple
         operands = [operand(a, values) for a in t.args]
         op = MATRIX_OPS[t.op]
         if t.op == "cross_entropy" and isinstance(t.args[0], E.Apply) and t.args[0].op == "softmax" \
-                and _rows_sum_to_one(values(t.args[1])):
-            n = Const(sp.Rational(1, operands[0].shape[0]))
+                and rows_sum_to_one(values(t.args[1])):
             logits = t.args[0].args[0]
-            stack.append((logits, had(upstream, had(n, Op("sub", (operands[0].f, operands[1].f)))),
+            stack.append((logits, had(upstream, logits_gradient(operands[0].shape[0], operands[0].f, operands[1].f)),
                           operand(logits, values).f))
             grads = (None, op.backward(values.conventions, upstream, result, *operands)[1])
         else:
@@ -272,7 +226,3 @@ def backward(tree: E.Expr, node: str, g: MExpr, values: Evaluator) -> list[tuple
             if grad is not None and E.names(sub):
                 stack.append((sub, grad, operand(sub, values).f))
     return out[::-1]
-
-
-def _rows_sum_to_one(y: Matrix) -> bool:
-    return all(sp.Add(*y.row(i)) == 1 for i in range(y.rows))

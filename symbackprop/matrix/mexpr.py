@@ -66,6 +66,16 @@ class Op:
 
 
 MExpr = Leaf | Grad | Part | Const | Ones | Op
+ONE = Const(sp.S.One)
+
+
+def had(a: MExpr, b: MExpr) -> MExpr:
+    """a ⊙ b, with a factor 1 left out."""
+    if a == ONE:
+        return b
+    if b == ONE:
+        return a
+    return Op("had", (a, b))
 
 
 class ShapeError(EvaluationError):

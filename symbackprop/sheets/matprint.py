@@ -1,15 +1,16 @@
 """LaTeX of matrix notation: matrices as bmatrix, definitions as written, gradient formulas with
-their names, with their shapes under the factors, or with their numbers."""
+their names, with their shapes under the factors, or with their numbers. The LaTeX of each
+matrix operation lives here, keyed by its name, not beside its rules."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import sympy as sp
 
 from ..language import expr as E
-from ..matrix.matops import MATRIX_OPS, Evaluator, operand
+from ..matrix.matops import Evaluator
 from ..matrix.mexpr import Const, Grad, Leaf, Matrix, MExpr, Ones, Op, Part, value
-from .printing import ADD, ATOM, MUL, NEG, POW, SheetPrinter, number_prec
+from .printing import ADD, ATOM, FUNCTION_NAMES, MUL, NEG, POW, SheetPrinter, applied, number_prec, parenthesize
 
 # Functions whose arguments sit inside their own brackets or sums: never wrapped again.
 BRACKETED = {"relu", "sigmoid", "tanh", "exp", "log", "softmax", "sum", "mean", "cross_entropy", "mse", "sse", "l2"}
@@ -30,8 +31,56 @@ def shape_under(tex: str, m: Matrix) -> str:
     return r"\underset{" + f"{m.rows}" + r"\times " + f"{m.cols}" + "}{" + tex + "}"
 
 
-def _wrap(text: str, prec: int, above: int) -> str:
-    return r"\left(" + text + r"\right)" if prec < above else text
+def entry_latex(tex: str, index: str) -> str:
+    """Entry ``index`` of the matrix written ``tex``: W_{ij}, or (W_{1})_{ij} when it has a
+    subscript already."""
+    plain = tex.isalpha() or (tex.startswith("\\") and tex[1:].isalpha())
+    return parenthesize(tex, not plain) + "_{" + index + "}"
+
+
+# A matrix operation's LaTeX from its printed operands t and their shapes s.
+MatrixForm = Callable[[Sequence[str], Sequence[tuple[int, int]]], str]
+
+
+def _elementwise(name: str) -> MatrixForm:
+    return lambda t, s: applied(name, t[0])
+
+
+def _scaled_or(symbol: str, by_number: str) -> MatrixForm:
+    """An element-wise product or quotient: ``symbol`` between matrices, ``by_number`` when one
+    side is a number (no ⊙ for a number times a matrix)."""
+    return lambda t, s: t[0] + (by_number if (1, 1) in s else " " + symbol + " ") + t[1]
+
+
+def _squared_errors(texts: Sequence[str]) -> str:
+    """Σ (t − z)² over the entries of the output z and the target t (written in that order)."""
+    z, t = texts
+    return r"\sum_{n,k} " + parenthesize(entry_latex(t, "nk") + " - " + entry_latex(z, "nk")) + "^{2}"
+
+
+MATRIX_FORMS: dict[str, MatrixForm] = {
+    "+": lambda t, s: f"{t[0]} + {t[1]}",
+    "-": lambda t, s: f"{t[0]} - {t[1]}",
+    "*": _scaled_or(r"\odot", r" \, "),
+    "/": _scaled_or(r"\oslash", r" / "),
+    "**": lambda t, s: "{" + t[0] + "}^{" + t[1] + "}",
+    "neg": lambda t, s: "-" + t[0],
+    "@": lambda t, s: f"{t[0]} \\, {t[1]}",
+    "transpose": lambda t, s: t[0] + r"^{\top}",
+    "relu": _elementwise(FUNCTION_NAMES["relu"]),
+    "sigmoid": _elementwise(FUNCTION_NAMES["sigmoid"]),
+    "tanh": _elementwise(FUNCTION_NAMES["tanh"]),
+    "exp": _elementwise(r"\exp"),
+    "log": _elementwise(FUNCTION_NAMES["log"]),
+    "sum": lambda t, s: r"\sum_{i,j} " + entry_latex(t[0], "ij"),
+    "mean": lambda t, s: r"\frac{1}{" + str(s[0][0] * s[0][1]) + r"} \sum_{i,j} " + entry_latex(t[0], "ij"),
+    "softmax": _elementwise(r"\operatorname{softmax}"),
+    "cross_entropy": lambda t, s: r"-\frac{1}{" + str(s[0][0]) + r"} \sum_{n,k} " + entry_latex(t[1], "nk")
+    + r" \ln " + entry_latex(t[0], "nk"),
+    "mse": lambda t, s: r"\frac{1}{2 \cdot " + str(s[0][0]) + r"} " + _squared_errors(t),
+    "sse": lambda t, s: _squared_errors(t),
+    "l2": lambda t, s: r"\frac{" + t[1] + r"}{2} \sum_{i,j} " + entry_latex(t[0], "ij") + "^{2}",
+}
 
 
 class MatrixPrinter:
@@ -63,14 +112,12 @@ class MatrixPrinter:
                 return self.matrix(m), number_prec(m[0, 0]) if m.shape == (1, 1) else ATOM
             return self.name(t.id), ATOM
         args = [self.tree(a, numbers) for a in t.args]
-        ops = [operand(a, self.values) for a in t.args]
-        op = MATRIX_OPS[t.op]
         prec = {"+": ADD, "-": ADD, "neg": NEG, "*": MUL, "/": MUL, "@": MUL, "**": POW, "transpose": POW}.get(t.op, ATOM)
         texts = []
         for i, (text, p) in enumerate(args):
             need = prec + (1 if (t.op == "-" and i == 1) or t.op in ("**", "transpose") else 0)
-            texts.append(_wrap(text, p, need if t.op not in BRACKETED else 0))
-        return op.latex(texts, ops), prec
+            texts.append(parenthesize(text, t.op not in BRACKETED and p < need))
+        return MATRIX_FORMS[t.op](texts, [self.values(a).shape for a in t.args]), prec
 
     def definition(self, t: E.Expr, numbers: bool = False) -> str:
         return self.tree(t, numbers)[0]
@@ -97,7 +144,7 @@ class MatrixPrinter:
                 tex, prec = self.grad(f.name), ATOM
             else:
                 tex, prec = self.tree(f.tree)
-            return (shape_under(_wrap(tex, prec, ATOM), m), ATOM) if mode == "shapes" else (tex, prec)
+            return (shape_under(parenthesize(tex, prec < ATOM), m), ATOM) if mode == "shapes" else (tex, prec)
         if isinstance(f, Const):
             return self.number(f.value), number_prec(f.value)
         if isinstance(f, Ones):
@@ -112,43 +159,43 @@ class MatrixPrinter:
         args = [self.formula(a, mode) for a in f.args]
         if k in ("add", "sub"):
             right, p = args[1]
-            return args[0][0] + (" + " if k == "add" else " - ") + _wrap(right, p, ADD + (k == "sub")), ADD
+            return args[0][0] + (" + " if k == "add" else " - ") + parenthesize(right, p < ADD + (k == "sub")), ADD
         if k == "neg":
-            return "-" + _wrap(args[0][0], args[0][1], MUL), NEG
+            return "-" + parenthesize(args[0][0], args[0][1] < MUL), NEG
         if k in ("matmul", "had", "hdiv"):
             (a, pa), (b, pb) = args
             if k == "had" and isinstance(f.args[0], Const) and f.args[0].value.could_extract_minus_sign():
                 rest = Op("had", (Const(-f.args[0].value), f.args[1]))
                 tex, p = self.formula(rest if f.args[0].value != -1 else f.args[1], mode)
-                return "-" + _wrap(tex, p, MUL), NEG
+                return "-" + parenthesize(tex, p < MUL), NEG
             if k == "had" and self.is_scalar(f.args[1]) and not self.is_scalar(f.args[0]):
                 (a, pa), (b, pb) = (b, pb), (a, pa)
             if k == "had" and (self.is_scalar(f.args[0]) or self.is_scalar(f.args[1])):
-                return _wrap(a, pa, MUL) + r" \, " + _wrap(b, pb, MUL + 1), MUL
+                return parenthesize(a, pa < MUL) + r" \, " + parenthesize(b, pb < MUL + 1), MUL
             symbol = {"matmul": r" \, ", "had": r" \odot ", "hdiv": r" \oslash "}[k]
-            return _wrap(a, pa, MUL) + symbol + _wrap(b, pb, MUL + 1), MUL
+            return parenthesize(a, pa < MUL) + symbol + parenthesize(b, pb < MUL + 1), MUL
         a, pa = args[0]
         if k == "T":
             inner = f.args[0]
             if mode == "shapes" and isinstance(inner, (Leaf, Grad, Part)):
                 plain, p = self.formula(inner, "names")
-                return shape_under(_wrap(plain, p, ATOM) + r"^{\top}", self.value(inner).T), ATOM
-            return _wrap(a, pa, ATOM) + r"^{\top}", POW
+                return shape_under(parenthesize(plain, p < ATOM) + r"^{\top}", self.value(inner).T), ATOM
+            return parenthesize(a, pa < ATOM) + r"^{\top}", POW
         if k == "pow":
-            return _wrap(a, pa, ATOM) + r"^{\circ " + args[1][0] + "}", POW
+            return parenthesize(a, pa < ATOM) + r"^{\circ " + args[1][0] + "}", POW
         if k == "colsum":
-            return r"\mathbf{1}^{\top} " + _wrap(a, pa, MUL + 1), MUL
+            return r"\mathbf{1}^{\top} " + parenthesize(a, pa < MUL + 1), MUL
         if k == "rowsum":
-            return _wrap(a, pa, MUL + 1) + r" \, \mathbf{1}", MUL
+            return parenthesize(a, pa < MUL + 1) + r" \, \mathbf{1}", MUL
         if k == "total":
-            return r"\mathbf{1}^{\top} " + _wrap(a, pa, MUL + 1) + r" \, \mathbf{1}", MUL
+            return r"\mathbf{1}^{\top} " + parenthesize(a, pa < MUL + 1) + r" \, \mathbf{1}", MUL
         if k == "log":
-            return r"\ln\left(" + a + r"\right)", ATOM
+            return applied(FUNCTION_NAMES["log"], a), ATOM
         if k == "step":
             relation = " > 0" if f.at_zero == 0 else r" \ge 0" if f.at_zero == 1 else ""
             if relation:
-                return r"\mathbb{I}\left[" + a + relation + r"\right]", ATOM
-            return r"H_{" + self.number(f.at_zero) + r"}\left(" + a + r"\right)", ATOM
+                return r"\mathbb{I}" + parenthesize(a + relation, delimiters="[]"), ATOM
+            return applied(r"H_{" + self.number(f.at_zero) + "}", a), ATOM
         raise AssertionError(k)
 
     def pieces(self, f: MExpr, mode: str) -> tuple[str, ...]:
@@ -157,13 +204,13 @@ class MatrixPrinter:
         if isinstance(f, Op) and f.kind in ("add", "sub"):
             first = self.pieces(f.args[0], mode)
             right, p = self.formula(f.args[1], mode)
-            return first + (("+ " if f.kind == "add" else "- ") + _wrap(right, p, ADD + (f.kind == "sub")),)
+            return first + (("+ " if f.kind == "add" else "- ") + parenthesize(right, p < ADD + (f.kind == "sub")),)
         scaled = f.kind == "had" and any(self.is_scalar(a) for a in f.args) if isinstance(f, Op) else False
         if isinstance(f, Op) and f.kind in ("matmul", "had", "hdiv") and not scaled:
             symbol = {"matmul": "", "had": r"\odot ", "hdiv": r"\oslash "}[f.kind]
             a, pa = self.formula(f.args[0], mode)
             b, pb = self.formula(f.args[1], mode)
-            return (_wrap(a, pa, MUL), symbol + _wrap(b, pb, MUL + 1))
+            return (parenthesize(a, pa < MUL), symbol + parenthesize(b, pb < MUL + 1))
         return (self.formula(f, mode)[0],)
 
 

@@ -16,11 +16,11 @@ from ..engine.derive import adjoint_symbol
 from ..language.evaluate import symbol
 from .figure import Figure, build as build_figure
 from ..matrix.derive import MatrixDerivation, as_matrix
-from ..matrix.matops import Const, Leaf, Op, _entry, had
-from .matprint import MatrixPrinter, bmatrix, shape_under
-from ..matrix.mexpr import Grad, Matrix, MExpr, value
-from ..language.normal import equal
-from .printing import SheetPrinter
+from ..matrix.expand import Expansion, entry_name
+from ..matrix.matops import Op
+from .matprint import MatrixPrinter, bmatrix, entry_latex, shape_under
+from ..matrix.mexpr import Matrix, MExpr
+from .printing import SheetPrinter, default_name_latex
 from .linebreak import WIDTH, Step, visual_length, wrap
 from .model import Answer, Block, Equation, Sheet, UpdateSection, assemble
 from .naming import Naming
@@ -72,7 +72,7 @@ class _MatrixLayout(Naming):
         if not exact:
             for i in range(m.rows):
                 for j in range(m.cols):
-                    entry = _entry(lhs, _index(i, j, m))
+                    entry = entry_latex(lhs, _index(i, j, m))
                     out.append(Equation(entry, wrap(entry, [self.terms(m[i, j])], False)))
         return out
 
@@ -80,7 +80,7 @@ class _MatrixLayout(Naming):
         """An exact value as pieces a line may break between (its terms)."""
         if not x.is_Add:
             return (self.printer.doprint(x),)
-        ordered = self.printer._as_ordered_terms(x)
+        ordered = self.printer.ordered_terms(x)
         out = []
         for i, t in enumerate(ordered):
             if i and t.could_extract_minus_sign():
@@ -146,7 +146,7 @@ class _MatrixLayout(Naming):
         formula = _sum([t.formula for t in adj.terms])
         lhs = self.grad(name)
         steps: list[Step] = [self.m.pieces(formula, "shapes")]
-        fused = self.softmax_cross_entropy(name)
+        fused = adj.fused
         if fused is not None:
             formula = fused
             steps.append(self.m.pieces(fused, "shapes"))
@@ -159,32 +159,6 @@ class _MatrixLayout(Naming):
         eqs = self.result(lhs, steps, adj.value, name in self.d.wrt)
         return Block(name, self.heading(name), note, (), eqs[0], tuple(eqs[1:]))  # steps: never empty
 
-    def softmax_cross_entropy(self, name: str) -> MExpr | None:
-        """(P − Y)/N for the logits of a softmax node P whose only use is cross_entropy(P, Y),
-        when it equals the general formula (it does for one-hot or soft targets)."""
-        kids = self.d.graph.children.get(name, ())
-        if len(kids) != 1 or kids[0] not in self.defs:
-            return None
-        p = kids[0]
-        tree = self.defs[p].expr
-        if not (isinstance(tree, E.Apply) and tree.op == "softmax" and tree.args[0] == E.Name(name)):
-            return None
-        users = self.d.graph.children.get(p, ())
-        if len(users) != 1 or users[0] not in self.defs:
-            return None
-        ce = [t for t in _subtrees(self.defs[users[0]].expr)
-              if isinstance(t, E.Apply) and t.op == "cross_entropy" and t.args[0] == E.Name(p)]
-        if len(ce) != 1 or not isinstance(ce[0].args[1], E.Name):
-            return None
-        n = Const(sp.Rational(1, self.d.values[p].rows))
-        g = Grad(users[0]) if users[0] != self.d.loss else None
-        f = Op("had", (n, Op("sub", (Leaf(p), Leaf(ce[0].args[1].id)))))
-        f = had(g, f) if g else f
-        got = value(f, self.d.values, self.grads, self.d.evaluator)
-        if all(equal(a, b) for a, b in zip(got, self.d.adjoints[name].value)):
-            return f
-        return None
-
     def notes(self) -> tuple[str, ...]:
         """Where relu's argument is exactly 0, the convention used for its derivative."""
         out = []
@@ -192,7 +166,7 @@ class _MatrixLayout(Naming):
         for name in self.d.graph.order:
             if name not in self.defs:
                 continue
-            for t in _subtrees(self.defs[name].expr):
+            for t in E.subtrees(self.defs[name].expr):
                 if not (isinstance(t, E.Apply) and t.op == "relu"):
                     continue
                 m = self.d.evaluator(t.args[0])
@@ -262,6 +236,18 @@ def _index(i: int, j: int, m: Matrix) -> str:
     return f"{i + 1}{j + 1}" if max(m.shape) < 10 else f"{i + 1},{j + 1}"
 
 
+def _entry_symbols(d: MatrixDerivation) -> tuple[tuple[str, str], ...]:
+    """How the scalar sheet writes each entry's name: as an entry of its matrix (W_1_2 → W_{12})."""
+    symbols = dict(d.worksheet.symbols)
+    out: list[tuple[str, str]] = []
+    for name, m in d.values.items():
+        if m.shape != (1, 1):
+            tex = symbols.get(name) or default_name_latex(name)
+            out.extend((entry_name(name, i + 1, j + 1), entry_latex(tex, _index(i, j, m)))
+                       for i in range(m.rows) for j in range(m.cols))
+    return tuple(out)
+
+
 def _sum(fs: list[MExpr]) -> MExpr:
     out = fs[0]
     for f in fs[1:]:
@@ -269,18 +255,8 @@ def _sum(fs: list[MExpr]) -> MExpr:
     return out
 
 
-def _subtrees(t: E.Expr) -> list[E.Expr]:
-    out, stack = [], [t]
-    while stack:
-        x = stack.pop()
-        out.append(x)
-        if isinstance(x, E.Apply):
-            stack.extend(x.args)
-    return out
-
-
 def _has(t: E.Expr, ops: set[str]) -> bool:
-    return any(isinstance(x, E.Apply) and x.op in ops for x in _subtrees(t))
+    return any(isinstance(x, E.Apply) and x.op in ops for x in E.subtrees(t))
 
 
 def layout_matrices(d: MatrixDerivation, notation: str | None = None, figure: bool = True,
@@ -291,18 +267,14 @@ def layout_matrices(d: MatrixDerivation, notation: str | None = None, figure: bo
     return assemble(lay, d.worksheet, notation, figure, figure_values, given_columns=1, matrices=True)
 
 
-def expanded(d: MatrixDerivation, entries: tuple[str, ...], notation: str | None = None) -> tuple[Block, ...]:
-    """The scalar chain rule of each entry (``W[1,2]``), from the worksheet written in scalars."""
-    from ..engine.derive import derive
-    from ..matrix.expand import entry_name, parse_entry, scalar_worksheet
-
-    picked = [parse_entry(text, d) for text in entries]
-    names = tuple(name if d.values[name].shape == (1, 1) else entry_name(name, i, j) for name, i, j in picked)
-    scalar = derive(replace(scalar_worksheet(d), wrt=names))
-    found = {b.name: b for b in blocks(scalar, names, notation)}  # none for an entry the loss does not depend on
+def expanded(x: Expansion, notation: str | None = None) -> tuple[Block, ...]:
+    """The scalar chain rule of each expanded entry, noted as an entry of the matrix gradient."""
+    d = x.derivation
+    named = replace(d, worksheet=replace(d.worksheet, symbols=d.worksheet.symbols + _entry_symbols(x.matrices)))
+    found = {b.name: b for b in blocks(named, tuple(n for n, _, _ in x.entries), notation)}
     out = []
-    for scalar_name, (_, i, j) in zip(names, picked):
-        if scalar_name in found:
+    for scalar_name, i, j in x.entries:
+        if scalar_name in found:  # none for an entry the loss does not depend on
             block = found[scalar_name]
             note = f"Entry $({i}, {j})$ of the matrix gradient above, written out in scalars."
             out.append(replace(block, note=(block.note + " " if block.note else "") + note))

@@ -2,19 +2,21 @@
 
 Two printers share one set of rules: ``tree_latex`` prints a worksheet expression in the order
 it was written (with numbers substituted when asked), and ``SheetPrinter`` prints SymPy results
-(local derivatives, values), with ``\\ln`` for the natural log and ReLU's step as cases.
+(local derivatives, values), with ``\\ln`` for the natural log and ReLU's step as cases. The
+LaTeX of every operation of the language lives here, not beside its rules (as in SymPy, the
+printer dispatches on the operation), and every bracket is written by ``parenthesize``.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from ..language import expr as E
-from ..language.ops import FUNCTIONS
+from ..language.ops import Choose, LeakyRelu, Maximum, Minimum, Relu, Sigmoid
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "mu", "nu",
@@ -26,6 +28,47 @@ ACCENTS = ("hat", "bar", "tilde", "dot", "vec")
 
 # Precedences of the tree printer.
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 40
+
+# How each function is named in front of its arguments (the language's, and SymPy's sign).
+FUNCTION_NAMES = {
+    "log": r"\ln", "max": r"\max", "min": r"\min", "relu": r"\operatorname{relu}",
+    "leaky_relu": r"\operatorname{leaky\,relu}", "sigmoid": r"\sigma", "tanh": r"\tanh",
+    "choose": r"\operatorname{choose}", "sign": r"\operatorname{sign}",
+}
+
+
+def parenthesize(text: str, needed: bool = True, delimiters: str = "()") -> str:
+    """``text`` in brackets that grow with it, when ``needed``: the one place a printer writes
+    ``\\left( … \\right)`` (or another pair of ``delimiters``, such as ``[]``)."""
+    return r"\left" + delimiters[0] + text + r"\right" + delimiters[1] if needed else text
+
+
+def applied(name: str, args: str, exp: str | None = None) -> str:
+    """A function's LaTeX ``name`` applied to its printed ``args``, raised to the power ``exp``
+    as SymPy writes it: \\sin^{2}\\left(x\\right)."""
+    return name + ("" if exp is None else "^{" + exp + "}") + parenthesize(args)
+
+
+def _called(function: str) -> Callable[[Sequence[str]], str]:
+    """The form of a function written by its name, its arguments in brackets."""
+    return lambda a: applied(FUNCTION_NAMES[function], ", ".join(a))
+
+
+# The LaTeX of each function of the language, from its printed arguments.
+FUNCTION_FORMS: dict[str, Callable[[Sequence[str]], str]] = {
+    "exp": lambda a: "e^{" + a[0] + "}",
+    "log": lambda a: applied(FUNCTION_NAMES["log"], a[0]) if len(a) == 1 else applied(r"\log_{" + a[1] + "}", a[0]),
+    "log10": lambda a: applied(r"\log_{10}", a[0]),
+    "sqrt": lambda a: r"\sqrt{" + a[0] + "}",
+    "abs": lambda a: parenthesize(a[0], delimiters="||"),
+    "max": _called("max"),
+    "min": _called("min"),
+    "relu": _called("relu"),
+    "leaky_relu": _called("leaky_relu"),
+    "sigmoid": _called("sigmoid"),
+    "tanh": _called("tanh"),
+    "choose": lambda a: applied(FUNCTION_NAMES["choose"], a[0] + "; " + ", ".join(a[1:])),
+}
 
 
 def _word(word: str) -> str:
@@ -86,24 +129,52 @@ class SheetPrinter(_NumberSums, LatexPrinter):
         self._top = expr
         return super().doprint(expr)
 
+    def ordered_terms(self, expr: sp.Expr) -> list[sp.Expr]:
+        """The terms of a sum in the order this printer writes them, for a caller that breaks
+        lines between them."""
+        return self._as_ordered_terms(expr)
+
+    def needs_brackets_in_sum(self, expr: sp.Expr) -> bool:
+        """Whether ``expr`` written as one term of a sum needs brackets (SymPy's rule)."""
+        return self._needs_add_brackets(expr)
+
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         if expr in self.values:
             value = self.values[expr]
             tex = SheetPrinter(self._settings["symbol_names"]).doprint(value)
             compound = value.is_Add or value.is_Mul or value.is_Pow or (value.is_Rational and not value.is_Integer)
-            return r"\left(" + tex + r"\right)" if compound or value.could_extract_minus_sign() else tex
+            return parenthesize(tex, compound or value.could_extract_minus_sign())
         return super()._print_Symbol(expr, style)
 
     def _print_log(self, expr: sp.log, exp: str | None = None) -> str:
-        tex = r"\ln\left(" + self._print(expr.args[0]) + r"\right)"
-        return tex if exp is None else r"\ln^{" + exp + r"}\left(" + self._print(expr.args[0]) + r"\right)"
+        return applied(FUNCTION_NAMES["log"], self._print(expr.args[0]), exp)
+
+    def _print_Relu(self, expr: Relu, exp: str | None = None) -> str:
+        return applied(FUNCTION_NAMES["relu"], self._print(expr.args[0]), exp)
+
+    def _print_LeakyRelu(self, expr: LeakyRelu, exp: str | None = None) -> str:
+        x, slope, _ = expr.args
+        return applied(FUNCTION_NAMES["leaky_relu"], self._print(x) + ", " + self._print(slope), exp)
+
+    def _print_Sigmoid(self, expr: Sigmoid, exp: str | None = None) -> str:
+        return applied(FUNCTION_NAMES["sigmoid"], self._print(expr.args[0]), exp)
+
+    def _print_Choose(self, expr: Choose, exp: str | None = None) -> str:
+        y, *options = expr.args
+        return applied(FUNCTION_NAMES["choose"], self._print(y) + "; " + ", ".join(map(self._print, options)), exp)
+
+    def _print_Maximum(self, expr: Maximum | Minimum, exp: str | None = None) -> str:
+        """max and min with their arguments as written (max(a, b, c), not max(max(a, b), c))."""
+        return applied(FUNCTION_NAMES[expr.word], ", ".join(map(self._print, expr.flat())), exp)
+
+    _print_Minimum = _print_Maximum
 
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
         """ReLU's step: as cases when it stands alone, as an indicator inside a product."""
         x = self._print(expr.args[0])
         at = expr.args[1] if len(expr.args) > 1 else sp.S.Half
         if expr is not self._top and at in (0, 1):
-            tex = r"\mathbb{I}\left[" + x + (" > 0" if at == 0 else r" \ge 0") + r"\right]"
+            tex = r"\mathbb{I}" + parenthesize(x + (" > 0" if at == 0 else r" \ge 0"), delimiters="[]")
             return tex if exp is None else tex + "^{" + exp + "}"
         if at == 0:
             rows = [f"1 & {x} > 0", f"0 & {x} \\le 0"]
@@ -112,15 +183,15 @@ class SheetPrinter(_NumberSums, LatexPrinter):
         else:
             rows = [f"1 & {x} > 0", f"{self._print(at)} & {x} = 0", f"0 & {x} < 0"]
         tex = r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
-        return tex if exp is None else r"\left(" + tex + r"\right)^{" + exp + "}"
+        return tex if exp is None else parenthesize(tex) + "^{" + exp + "}"
 
     def _print_KroneckerDelta(self, expr: sp.KroneckerDelta, exp: str | None = None) -> str:
         a, b = sorted(expr.args, key=lambda v: bool(v.is_number))  # the symbol first: [y = 1]
-        tex = r"\left[" + self._print(a) + " = " + self._print(b) + r"\right]"
+        tex = parenthesize(self._print(a) + " = " + self._print(b), delimiters="[]")
         return tex if exp is None else tex + "^{" + exp + "}"
 
     def _print_sign(self, expr: sp.sign, exp: str | None = None) -> str:
-        tex = r"\operatorname{sign}\left(" + self._print(expr.args[0]) + r"\right)"
+        tex = applied(FUNCTION_NAMES["sign"], self._print(expr.args[0]))
         return tex if exp is None else tex + "^{" + exp + "}"
 
 
@@ -174,14 +245,8 @@ def _summands(tree: E.Expr) -> list[tuple[str, E.Expr]]:
 def _term(op: str, tree: E.Expr, first: bool, name_latex: Callable[[str], str], printer: SheetPrinter) -> str:
     tex, prec = _tree(tree, name_latex, printer)
     if first:
-        return tex if op == "+" else "- " + (r"\left(" + tex + r"\right)" if prec <= ADD else tex)
-    if prec == NEG or (op == "-" and prec <= ADD):
-        tex = r"\left(" + tex + r"\right)"
-    return ("+ " if op == "+" else "- ") + tex
-
-
-def _wrap(text: str, prec: int, above: int) -> str:
-    return r"\left(" + text + r"\right)" if prec < above else text
+        return tex if op == "+" else "- " + parenthesize(tex, prec <= ADD)
+    return ("+ " if op == "+" else "- ") + parenthesize(tex, prec == NEG or (op == "-" and prec <= ADD))
 
 
 def _tree(t: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> tuple[str, int]:
@@ -194,12 +259,12 @@ def _tree(t: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) ->
     args = [_tree(a, name_latex, printer) for a in t.args]
     if t.op == "neg":
         text, prec = args[0]
-        return "-" + _wrap(text, prec, MUL), NEG
+        return "-" + parenthesize(text, prec < MUL), NEG
     if t.op == "*":
         parts = []
         for sub, (text, prec) in zip(t.args, args):
             if isinstance(sub, E.Value) or prec < MUL:
-                text = r"\left(" + text + r"\right)"
+                text = parenthesize(text)
             elif parts and text[:1].isdigit():
                 text = r"\cdot " + text
             parts.append(text)
@@ -210,5 +275,5 @@ def _tree(t: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) ->
         (base, bprec), (exponent, _) = args
         if isinstance(t.args[0], E.Value) and not is_plain_number(t.args[0].value):
             bprec = ADD
-        return _wrap(base, bprec, ATOM) + "^{" + exponent + "}", POW
-    return FUNCTIONS[t.op].latex([a[0] for a in args]), ATOM
+        return parenthesize(base, bprec < ATOM) + "^{" + exponent + "}", POW
+    return FUNCTION_FORMS[t.op]([a[0] for a in args]), ATOM

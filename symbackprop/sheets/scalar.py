@@ -6,15 +6,13 @@ import functools
 
 import sympy as sp
 
-from ..language import expr as E
 from ..engine.derive import Derivation, adjoint_symbol
-from ..language.evaluate import evaluate, symbol
+from ..language.evaluate import symbol
 from .figure import Figure, build as build_figure
 from .linebreak import WIDTH, Step, visual_length, wrap
 from .model import Answer, Block, Equation, Sheet, UpdateSection, assemble
 from .naming import Naming
-from ..language.ops import Conventions
-from .printing import SheetPrinter, tree_latex, tree_terms, tree_terms_with
+from .printing import SheetPrinter, parenthesize, tree_latex, tree_terms, tree_terms_with
 
 # The variants of a class print the same symbolic expressions again and again: print each once.
 @functools.lru_cache(maxsize=1 << 12)
@@ -49,8 +47,6 @@ class ScalarLayout(Naming):
         self.printer = SheetPrinter(tex)
         self.printed = _printed(tuple(tex.items()))
         self.substituting = SheetPrinter(tex, d.known)
-        self.numbers = {n: d.forward[n].value for n in d.graph.order if d.forward[n].value.is_number}
-        self.conventions = Conventions(ws.relu_at_zero)
         self.defs = {n.name: n for n in ws.nodes}
 
     # -- names ----------------------------------------------------------------------------
@@ -71,7 +67,7 @@ class ScalarLayout(Naming):
     def terms(self, value: sp.Expr) -> Step:
         """A value as pieces a line may break between: its top-level terms (``a``, ``- b``,
         ``+ c``), and the factors of a product too long for one line."""
-        ordered = self.printer._as_ordered_terms(value) if value.is_Add else [value]
+        ordered = self.printer.ordered_terms(value) if value.is_Add else [value]
         out: list[str] = []
         for i, term in enumerate(ordered):
             negative = i > 0 and term.could_extract_minus_sign()
@@ -83,18 +79,18 @@ class ScalarLayout(Naming):
         """One term after its sign; a product longer than a line as one piece per factor."""
         tex = self.tex(term)
         if not term.is_Mul or visual_length(tex) <= WIDTH:
-            return [sign + (r"\left(" + tex + r"\right)" if self.printer._needs_add_brackets(term) else tex)]
+            return [sign + parenthesize(tex, self.printer.needs_brackets_in_sum(term))]
         coeff, rest = term.as_coeff_Mul()
         if coeff < 0:
             sign = {"": "- ", "+ ": "- ", "- ": "+ "}[sign]
         pieces = [] if abs(coeff) == 1 else [self.tex(abs(coeff))]
         for factor in sp.Mul.make_args(rest):
             body = self.tex(factor)
-            pieces.append(r"\left(" + body + r"\right)" if factor.is_Add else body)
+            pieces.append(parenthesize(body, factor.is_Add))
         return [sign + pieces[0]] + pieces[1:]
 
     def paren(self, value: sp.Expr) -> str:
-        return r"\left(" + self.tex(value) + r"\right)"
+        return parenthesize(self.tex(value))
 
     def approx(self, value: sp.Expr) -> str:
         digits = self.d.worksheet.decimals
@@ -114,32 +110,6 @@ class ScalarLayout(Naming):
         return tuple(self.partial(e.head, e.tail) + " = " + tree_latex(e.expr, self.name, self.printer)
                      for e in self.d.worksheet.edges)
 
-    def substitute(self, tree: E.Expr) -> E.Expr:
-        """The tree with every name whose value is a number replaced by that number."""
-        if isinstance(tree, E.Name) and tree.id in self.numbers:
-            return E.Value(self.numbers[tree.id])
-        if isinstance(tree, E.Apply):
-            return E.Apply(tree.op, tuple(self.substitute(a) for a in tree.args))
-        return tree
-
-    def one_step(self, tree: E.Expr) -> E.Expr:
-        """Evaluate each operand of the outermost operation (each term of a top-level sum)."""
-        if not isinstance(tree, E.Apply):
-            return tree
-        if tree.op in ("+", "-"):
-            left = self.one_step(tree.args[0]) if _is_sum(tree.args[0]) else self.value_of(tree.args[0])
-            right = self.value_of(tree.args[1])
-            if isinstance(right, E.Value) and right.value.could_extract_minus_sign():
-                flipped = "-" if tree.op == "+" else "+"
-                return E.Apply(flipped, (left, E.Value(-right.value)))
-            return E.Apply(tree.op, (left, right))
-        return E.Apply(tree.op, tuple(self.value_of(a) for a in tree.args))
-
-    def value_of(self, tree: E.Expr) -> E.Expr:
-        if isinstance(tree, E.Apply):
-            return E.Value(evaluate(tree, self.numbers, self.conventions))
-        return tree
-
     def forward(self) -> tuple[Equation, ...]:
         out = []
         for name in self.d.graph.order:
@@ -149,9 +119,9 @@ class ScalarLayout(Naming):
             value = self.d.forward[name].value
             steps = [tree_terms(tree, self.name, self.printer)]
             if value.is_number:
-                substituted = self.substitute(tree)
-                steps.append(tree_terms(substituted, self.name, self.printer))
-                steps.append(tree_terms(self.one_step(substituted), self.name, self.printer))
+                worked = self.d.forward[name]
+                steps.append(tree_terms(worked.substituted, self.name, self.printer))
+                steps.append(tree_terms(worked.one_step, self.name, self.printer))
                 steps.append(self.terms(value))
             is_loss = name == self.d.loss
             out.append(Equation(self.name(name), wrap(self.name(name), steps, is_loss and value.is_number,
@@ -161,7 +131,7 @@ class ScalarLayout(Naming):
     def differentiate(self, child: str, name: str) -> str:
         """∂/∂name (the definition of child), as written in the worksheet."""
         body = " ".join(tree_terms_with(self.defs[child].expr, name, self.name, self.printer))
-        return r"\frac{\partial}{\partial " + self.name(name) + r"}\left(" + body + r"\right)"
+        return r"\frac{\partial}{\partial " + self.name(name) + "}" + parenthesize(body)
 
     def local(self, child: str, name: str, local: sp.Expr, local_value: sp.Expr) -> Equation:
         """∂child/∂name = ∂/∂name (definition) = symbolic = substituted = value."""
@@ -227,7 +197,7 @@ class ScalarLayout(Naming):
 
     def _factor(self, local: sp.Expr) -> str:
         tex = self.tex(local)
-        return r"\left(" + tex + r"\right)" if local.is_Add or local.could_extract_minus_sign() else tex
+        return parenthesize(tex, local.is_Add or local.could_extract_minus_sign())
 
     def backward(self) -> tuple[Block, ...]:
         d = self.d
@@ -282,7 +252,7 @@ class ScalarLayout(Naming):
                for n in self.d.graph.order if n in self.defs]
         ws = self.d.worksheet
         if ws.loss_unspecified:
-            of = r"\left(" + ", ".join(self.name(n) for n in ws.loss_of) + r"\right)"
+            of = parenthesize(", ".join(self.name(n) for n in ws.loss_of))
             out.append(Equation(self.loss_tex, wrap(self.loss_tex, [(self.loss_tex + of,)], False), "not specified"))
         return tuple(out)
 
@@ -296,10 +266,6 @@ def _reordered(total: sp.Expr, parts: list[sp.Expr]) -> bool:
     """The sum only reorders its parts (nothing cancels or combines): one line says it all."""
     return sorted(map(sp.default_sort_key, sp.Add.make_args(total))) == sorted(
         sp.default_sort_key(a) for p in parts for a in sp.Add.make_args(p))
-
-
-def _is_sum(tree: E.Expr) -> bool:
-    return isinstance(tree, E.Apply) and tree.op in ("+", "-")
 
 
 def descendants(d: Derivation, roots: tuple[str, ...]) -> set[str]:

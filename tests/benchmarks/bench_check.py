@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from symbackprop.check.answer_text import math_lines, read_answer  # noqa: E402
 from symbackprop.api import check  # noqa: E402
-from symbackprop.check.latexmath import Unreadable, parse_chain  # noqa: E402
+from symbackprop.check.latexmath import parse_chain  # noqa: E402
+from symbackprop.check.tokens import Unreadable  # noqa: E402
 
 WORKSHEETS = ROOT / "worksheets"
 SEED_WORKSHEETS = {"000": "000_edge_graph", "001": "001_linear_network", "002": "002_relu_skip_symbolic",

@@ -1,4 +1,4 @@
-"""Independent oracles for the random worksheets of tests/randgraph.py (a module of the tests, not a test).
+"""Independent oracles for the random worksheets of tests/support/randgraph.py (a module of the tests, not a test).
 
 - mpmath: every name's value from the generator's own trees (``mp_values``), 50 digits.
 - SymPy: the loss composed from those trees with definitions written here, not taken from
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 import mpmath
 import sympy as sp
 
-from randgraph import ARITHMETIC, EXACT_OPS, RandomGraph, fold, kinks_hit, names_in
+from .randgraph import ARITHMETIC, EXACT_OPS, RandomGraph, fold, kinks_hit, names_in
 
 mp = mpmath.mp
 mp.dps = 50

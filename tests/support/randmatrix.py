@@ -49,7 +49,7 @@ from fractions import Fraction
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from randgraph import render_number  # exact decimals and fractions, as the scalar generator writes them
+from .randgraph import render_number  # exact decimals and fractions, as the scalar generator writes them
 
 Tree = tuple
 Mat = tuple  # a matrix as a tuple of rows

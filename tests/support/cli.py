@@ -1,14 +1,11 @@
-"""Shared test helpers: the repository root and a CLI runner that reports exit code and streams."""
+"""The command line run as a real process, so tests see exit codes and streams as a user does."""
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-WORKSHEETS = ROOT / "worksheets"
+from .paths import ROOT
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -17,8 +14,3 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60) -> subproc
         [sys.executable, "-c", "from symbackprop.cli import main; main()", *args],
         capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout,
     )
-
-
-@pytest.fixture
-def cli():
-    return run_cli
