@@ -7,6 +7,8 @@ value at a kink is inherited silently.
 """
 from __future__ import annotations
 
+import functools
+
 import sys
 from dataclasses import dataclass
 from collections.abc import Callable, Sequence
@@ -92,7 +94,9 @@ class Sigmoid(sp.Function):
         return 1 / (1 + sp.exp(-x))
 
     def _eval_evalf(self, prec: int) -> sp.Expr:
-        return self.rewrite(sp.exp).evalf(prec_to_dps(prec))
+        if not self.args[0].is_number:
+            return self.rewrite(sp.exp).evalf(prec_to_dps(prec))
+        return sigmoid_value(self.args[0], -(-(prec + 20) // 64) * 64).evalf(prec_to_dps(prec))
 
     def _eval_is_real(self) -> bool | None:
         return self.args[0].is_real
@@ -106,6 +110,16 @@ class Sigmoid(sp.Function):
 
     def _sympystr(self, printer) -> str:
         return "sigmoid(%s)" % printer._print(self.args[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def sigmoid_value(x: sp.Expr, prec: int) -> sp.Float:
+    """σ(x) to ``prec`` bits, from the argument's value with guard digits. Rewriting the argument
+    to exponentials would rewrite every sigmoid nested in it again, a cost that doubles with each
+    layer; the working precision is rounded up to 64 bits so that the nested sigmoids of a network
+    are evaluated once each."""
+    dps = prec_to_dps(prec)
+    return (1 / (1 + sp.exp(-x.evalf(dps)))).evalf(dps)
 
 
 class Choose(sp.Function):

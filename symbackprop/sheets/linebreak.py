@@ -49,11 +49,14 @@ def _wrap(lhs: str, steps: tuple[Step, ...], boxed: bool, approx: str) -> tuple[
             clean.append(step)
     if boxed and clean and (len(clean[-1]) == 1 or visual_length(" ".join(clean[-1])) + 3 <= WIDTH):
         # A box cannot break across lines: a long sum stays unboxed, so that it can.
-        clean[-1] = (r"\boxed{" + " ".join(clean[-1]) + "}",)
+        last = " ".join(clean[-1])
+        about = last.startswith(r"\approx ")  # ≈ stays outside the box: the boxed value is the answer
+        clean[-1] = ((r"\approx " if about else "") + r"\boxed{" + last.removeprefix(r"\approx ") + "}",)
     if approx and clean:
         clean.append((r"\approx " + approx,))
     rows: list[str] = []
-    line, used, empty = lhs + " &= ", visual_length(lhs) + 3, True
+    about = bool(clean) and clean[0][0].startswith(r"\approx")  # no "= ≈": the relation is ≈ alone
+    line, used, empty = lhs + (" &" if about else " &= "), visual_length(lhs) + 3, True
     for step in clean:
         text = " ".join(step)
         joint = "" if empty or text.startswith(r"\approx") else "= "

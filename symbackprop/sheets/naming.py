@@ -4,6 +4,8 @@ from __future__ import annotations
 from ..engine.protocol import Derivation
 from .printing import default_name_latex
 
+APPROX = r"\approx"
+
 
 class Naming:
     """The LaTeX of a sheet's names and gradients (∂L/∂x or g_x), shared by the scalar and the
@@ -37,7 +39,8 @@ class Naming:
 
     def update_note(self, k: int, eta: str, loss_before: str) -> str:
         """The sentence that opens gradient-descent step k."""
-        before = f"${self.loss_tex} = {loss_before}$"
+        relation = "" if loss_before.startswith(APPROX) else "= "
+        before = f"${self.loss_tex} {relation}{loss_before}$"
         if k == 1:
             return f"With the learning rate $\\eta = {eta}$ and the gradients of the backward pass above (at {before}):"
         return (f"With the gradients at the numbers of step {k - 1} (at {before}; a forward and backward "

@@ -17,6 +17,8 @@ from sympy.printing.str import StrPrinter
 
 from ..language import expr as E
 from ..language.ops import Choose, LeakyRelu, Maximum, Minimum, Relu, Sigmoid
+from .linebreak import visual_length
+from .numbers import Decimal, NumberStyle
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "mu", "nu",
@@ -120,10 +122,33 @@ class SheetPrinter(_NumberSums, LatexPrinter):
     """SymPy's LaTeX printer with the worksheet's names, ``\\ln``, cases for steps, and optional
     substitution of numbers for symbols (each in parentheses unless a non-negative integer)."""
 
-    def __init__(self, names: Mapping[sp.Symbol, str], values: Mapping[sp.Symbol, sp.Expr] | None = None):
+    def __init__(self, names: Mapping[sp.Symbol, str], values: Mapping[sp.Symbol, sp.Expr] | None = None,
+                 style: NumberStyle | None = None):
         super().__init__({"ln_notation": True, "symbol_names": dict(names), "parenthesize_super": False})
         self.values = values or {}
+        self.style = style
+        self._exact = SheetPrinter(names) if style else self  # measures exact forms
+        self._decimals: dict[sp.Expr, Decimal | None] = {}
         self._top: sp.Basic | None = None
+
+    def decimal(self, value: sp.Expr) -> Decimal | None:
+        """The decimal this printer writes for a number (None: written exactly)."""
+        if self.style is None or not isinstance(value, sp.Expr) or not value.is_number:
+            return None
+        if value not in self._decimals:
+            self._decimals[value] = self.style.decimal(value, lambda v: visual_length(self._exact.doprint(v)))
+        return self._decimals[value]
+
+    def number(self, value: sp.Expr) -> tuple[str, int]:
+        """A computed value standing inside a written expression, and how tightly it binds."""
+        d = self.decimal(value)
+        if d is not None:
+            return d.latex(), NEG if d.negative else ATOM
+        return self._print(value), number_prec(value)
+
+    def _print(self, expr: sp.Basic, **kwargs) -> str:
+        d = self.decimal(expr) if self.style is not None else None
+        return d.latex() if d is not None else super()._print(expr, **kwargs)
 
     def doprint(self, expr: sp.Basic) -> str:
         self._top = expr
@@ -141,6 +166,9 @@ class SheetPrinter(_NumberSums, LatexPrinter):
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         if expr in self.values:
             value = self.values[expr]
+            d = self.decimal(value)
+            if d is not None:
+                return parenthesize(d.latex(), d.negative)
             tex = SheetPrinter(self._settings["symbol_names"]).doprint(value)
             compound = value.is_Add or value.is_Mul or value.is_Pow or (value.is_Rational and not value.is_Integer)
             return parenthesize(tex, compound or value.could_extract_minus_sign())
@@ -251,7 +279,7 @@ def _term(op: str, tree: E.Expr, first: bool, name_latex: Callable[[str], str], 
 
 def _tree(t: E.Expr, name_latex: Callable[[str], str], printer: SheetPrinter) -> tuple[str, int]:
     if isinstance(t, (E.Num, E.Value)):
-        return printer._print(t.value), number_prec(t.value)
+        return printer.number(t.value)
     if isinstance(t, E.Name):
         return name_latex(t.id), ATOM
     if t.op in ("+", "-"):

@@ -12,6 +12,7 @@ from .figure import Figure, build as build_figure
 from .linebreak import WIDTH, Step, visual_length, wrap
 from .model import Answer, Block, Equation, Sheet, UpdateSection, assemble
 from .naming import Naming
+from .numbers import NumberStyle, as_written, rounded
 from .printing import SheetPrinter, parenthesize, tree_latex, tree_terms, tree_terms_with
 
 # The variants of a class print the same symbolic expressions again and again: print each once.
@@ -30,8 +31,9 @@ def _factor_terms(expr: sp.Expr) -> sp.Expr:
 
 
 @functools.lru_cache(maxsize=64)
-def _printed(names: tuple[tuple[sp.Symbol, str], ...]) -> dict[sp.Basic, str]:
-    """The LaTeX printed so far with these names (symbol → LaTeX, as items), by value."""
+def _printed(names: tuple[tuple[sp.Symbol, str], ...], style: NumberStyle) -> dict[sp.Basic, str]:
+    """The LaTeX printed so far with these names (symbol → LaTeX, as items) and this way of
+    writing numbers, by value."""
     return {}
 
 
@@ -44,9 +46,10 @@ class ScalarLayout(Naming):
         ws = d.worksheet
         tex = {symbol(n): t for n, t in self.names.items()}
         tex.update({adjoint_symbol(ws.loss, n): self.grad(n) for n in d.graph.order})
-        self.printer = SheetPrinter(tex)
-        self.printed = _printed(tuple(tex.items()))
-        self.substituting = SheetPrinter(tex, d.known)
+        self.style = NumberStyle.of(ws)
+        self.printer = SheetPrinter(tex, style=self.style)
+        self.printed = _printed(tuple(tex.items()), self.style)
+        self.substituting = SheetPrinter(tex, d.known, self.style)
         self.defs = {n.name: n for n in ws.nodes}
 
     # -- names ----------------------------------------------------------------------------
@@ -66,7 +69,11 @@ class ScalarLayout(Naming):
 
     def terms(self, value: sp.Expr) -> Step:
         """A value as pieces a line may break between: its top-level terms (``a``, ``- b``,
-        ``+ c``), and the factors of a product too long for one line."""
+        ``+ c``), and the factors of a product too long for one line; a number written as a
+        rounded decimal as ``≈ 0.7514``."""
+        d = self.printer.decimal(value)
+        if d is not None:
+            return ((r"\approx " if d.rounded else "") + d.latex(),)
         ordered = self.printer.ordered_terms(value) if value.is_Add else [value]
         out: list[str] = []
         for i, term in enumerate(ordered):
@@ -93,14 +100,18 @@ class ScalarLayout(Naming):
         return parenthesize(self.tex(value))
 
     def approx(self, value: sp.Expr) -> str:
-        digits = self.d.worksheet.decimals
-        if not digits or not value.is_number or value.is_Integer:
+        """The decimal written after an exact value that is not a fraction (σ(3/2) ≈ 0.8176); none
+        after a decimal or a fraction, and in exact mode only when the worksheet sets decimals."""
+        if not value.is_number or value.is_Rational or self.printer.decimal(value) is not None:
             return ""
-        return str(sp.N(value, digits))
+        if self.style.mode == "exact" and not self.d.worksheet.decimals:
+            return ""
+        return rounded(value, self.style.digits).latex()
 
     # -- sections -------------------------------------------------------------------------
     def given(self) -> tuple[str, ...]:
-        return tuple(self.name(g.name) + " = " + self.tex(g.value)
+        """Each given value; a decimal as the worksheet writes it (0.10)."""
+        return tuple(self.name(g.name) + " = " + (g.written if as_written(g) else self.tex(g.value))
                      for g in self.d.worksheet.given if g.value is not None)
 
     def symbolic(self) -> tuple[str, ...]:
@@ -139,18 +150,20 @@ class ScalarLayout(Naming):
         lhs = self.partial(child, name)
         steps: list[Step] = []
         note = ""
+        written = local  # the form the numbers go into: in the child's own value when it has one
         if child in self.defs:
             steps.append((self.differentiate(child, name),))
             steps.append((self.tex(_factor_terms(local)),))
             rule = d.forward[child].rule
             if rule is not None and not rule.is_Symbol and local.has(rule) and local != rule:
-                steps.append((self.tex(local.xreplace({rule: symbol(child)})),))
+                written = local.xreplace({rule: symbol(child)})
+                steps.append((self.tex(written),))
         else:
             steps.append((self.tex(local),))
             note = "given on the edge"
         if local_value != local:
-            if not local.is_Symbol and not local.has(sp.Heaviside, sp.KroneckerDelta, sp.sign):
-                steps.append((self.substituting.doprint(_factor_terms(local)),))
+            if not written.is_Symbol and not written.has(sp.Heaviside, sp.KroneckerDelta, sp.sign):
+                steps.append((self.substituting.doprint(_factor_terms(written)),))
             steps.append(self.terms(local_value))
         return Equation(lhs, wrap(lhs, steps, False), note)
 
@@ -213,7 +226,7 @@ class ScalarLayout(Naming):
         out = []
         for step in d.updates:
             k = step.number
-            note = self.update_note(k, eta, self.tex(step.loss_before))
+            note = self.update_note(k, eta, " ".join(self.terms(step.loss_before)))
             eqs = []
             for ps in step.params:
                 lhs = f"{self.name(ps.name)}^{{({k})}}"
@@ -231,7 +244,7 @@ class ScalarLayout(Naming):
     def answers(self) -> tuple[Answer, ...]:
         out = []
         for n in self.d.wrt:
-            lhs, value, approx = self.grad(n), self.tex(self.d.gradient(n)), self.approx(self.d.gradient(n))
+            lhs, value, approx = self.grad(n), " ".join(self.terms(self.d.gradient(n))), self.approx(self.d.gradient(n))
             out.append(Answer(lhs, value, approx, Equation(lhs, wrap(lhs, [(value,)], False, approx))))
         return tuple(out)
 

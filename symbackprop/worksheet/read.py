@@ -18,11 +18,12 @@ from ..textfile import read_text
 from .yamlread import Map, Scalar, Seq, YNode, read_yaml
 
 KEYS = ("title", "description", "notation", "given", "nodes", "edges", "loss", "wrt", "symbols",
-        "decimals", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require", "aliases",
+        "decimals", "numbers", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require", "aliases",
         "update")
 MAX_UPDATE_STEPS = 20
 MAX_ENTRIES = 10_000  # entries of one given matrix
 NOTATIONS = ("leibniz", "upstream")
+NUMBERS = ("auto", "exact", "decimal")  # how a sheet writes numbers (sheets/numbers.py)
 PAPERS = ("a4", "letter")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 EDGE_RE = re.compile(r"^\s*([^\s>-]*)\s*->\s*([^\s>-]*)\s*$")
@@ -48,6 +49,7 @@ class Given:
     name: str
     value: sp.Expr | sp.ImmutableMatrix | None
     line: int
+    written: str | None = None  # a number given as a decimal, as written (0.10)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Worksheet:
     symbols: tuple[tuple[str, str], ...]
     decimals: int | None
     relu_at_zero: sp.Rational
+    numbers: str = "auto"  # how a sheet writes numbers: auto, exact or decimal
     course: str = ""
     author: str = ""
     date: str = ""
@@ -211,6 +214,7 @@ class _Reader:
             wrt=wrt,
             symbols=self.symbols(root.get("symbols"), all_names),
             decimals=self.decimals(root.get("decimals")),
+            numbers=self.choice(root.get("numbers"), "numbers", NUMBERS),
             relu_at_zero=self.relu_at_zero(root.get("relu_grad_at_zero")),
             course=self.header(root.get("course"), "course"),
             author=self.header(root.get("author"), "author"),
@@ -314,7 +318,7 @@ class _Reader:
         return tuple(
             Given(self.name(key, line, "given"),
                   self.matrix(value, f"given {key}") if isinstance(value, Seq) else self.number(value, f"given {key}"),
-                  line)
+                  line, value.text.strip() if isinstance(value, Scalar) and value.kind == "float" else None)
             for key, line, value in self.mapping(node, "given").entries
         )
 
