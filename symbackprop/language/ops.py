@@ -112,6 +112,16 @@ class Sigmoid(sp.Function):
         return "sigmoid(%s)" % printer._print(self.args[0])
 
 
+def closed_form(value: sp.Expr) -> sp.Expr:
+    """A number whose sigmoids of logarithms, written out as 1/(1 + e^(−x)), make it rational:
+    σ(2 ln 3) = 9/10; any other value as it is (σ(3/2) stays σ(3/2))."""
+    logs = {s: s.rewrite(sp.exp) for s in value.atoms(Sigmoid) if s.args[0].is_number and s.args[0].has(sp.log)}
+    if not logs:
+        return value
+    closed = value.xreplace(logs)
+    return closed if closed.is_Rational else value
+
+
 @functools.lru_cache(maxsize=4096)
 def sigmoid_value(x: sp.Expr, prec: int) -> sp.Float:
     """σ(x) to ``prec`` bits, from the argument's value with guard digits. Rewriting the argument

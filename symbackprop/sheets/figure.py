@@ -117,9 +117,9 @@ class Figure:
         out = []
         for n in self.nodes:
             above, below = _notes(n, show)
-            lines = [n.text + (" = " + n.value_text if above else "")]
+            lines = [n.text + (_relation(n.value_text) if above else "")]
             if below:
-                lines.append(f"∂{self.loss_text}/∂{n.text} = {n.grad_text}")
+                lines.append(f"∂{self.loss_text}/∂{n.text}" + _relation(n.grad_text))
             out.append((n, tuple(lines)))
         return tuple(out)
 
@@ -178,7 +178,8 @@ def _number(value: sp.Expr, tex: Callable[[sp.Expr], str],
         return None
     exact = tex(value)
     if _visible(exact) <= MAX_NUMBER:
-        return exact, _plain(value)
+        decimal = _DECIMAL.fullmatch(exact)  # the sheet writes this value as a decimal
+        return exact, (("≈ " if decimal.group(1) else "") + decimal.group(2) if decimal else _plain(value))
     decimal = approx(value)
     return (r"\approx " + decimal, "≈ " + decimal) if decimal else ("", "")
 
@@ -243,6 +244,14 @@ def _accent(command: str, body: str) -> str:
 def _script(kind: str, body: str) -> str:
     table = _SUB if kind == "_" else _SUP
     return "".join(table[c] for c in body) if all(c in table for c in body) else "\\" + body
+
+
+def _relation(text: str) -> str:
+    """`` = value``, or `` ≈ value`` for a rounded one (never "= ≈")."""
+    return " " + text if text.startswith("≈") else " = " + text
+
+
+_DECIMAL = re.compile(r"(\\approx )?(-?\d+(?:\.\d+)?)")
 
 
 def _plain(value: sp.Expr) -> str:

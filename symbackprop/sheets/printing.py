@@ -16,7 +16,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from ..language import expr as E
-from ..language.ops import Choose, LeakyRelu, Maximum, Minimum, Relu, Sigmoid
+from ..language.ops import Choose, LeakyRelu, Maximum, Minimum, Relu, Sigmoid, closed_form
 from .linebreak import visual_length
 from .numbers import Decimal, NumberStyle
 
@@ -136,7 +136,7 @@ class SheetPrinter(_NumberSums, LatexPrinter):
         if self.style is None or not isinstance(value, sp.Expr) or not value.is_number:
             return None
         if value not in self._decimals:
-            self._decimals[value] = self.style.decimal(value, lambda v: visual_length(self._exact.doprint(v)))
+            self._decimals[value] = self.style.decimal(closed_form(value), lambda v: visual_length(self._exact.doprint(v)))
         return self._decimals[value]
 
     def number(self, value: sp.Expr) -> tuple[str, int]:
@@ -147,8 +147,15 @@ class SheetPrinter(_NumberSums, LatexPrinter):
         return self._print(value), number_prec(value)
 
     def _print(self, expr: sp.Basic, **kwargs) -> str:
-        d = self.decimal(expr) if self.style is not None else None
-        return d.latex() if d is not None else super()._print(expr, **kwargs)
+        if self.style is not None and isinstance(expr, sp.Expr) and expr.is_number:
+            d = self.decimal(expr)
+            if d is not None:
+                return d.latex()
+            expr = closed_form(expr)
+        return super()._print(expr, **kwargs)
+
+    def _print_tanh(self, expr: sp.tanh, exp: str | None = None) -> str:
+        return applied(FUNCTION_NAMES["tanh"], self._print(expr.args[0]), exp)
 
     def doprint(self, expr: sp.Basic) -> str:
         self._top = expr

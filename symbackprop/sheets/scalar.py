@@ -8,6 +8,7 @@ import sympy as sp
 
 from ..engine.derive import Derivation, adjoint_symbol
 from ..language.evaluate import symbol
+from ..language.ops import closed_form
 from .figure import Figure, build as build_figure
 from .linebreak import WIDTH, Step, visual_length, wrap
 from .model import Answer, Block, Equation, Sheet, UpdateSection, assemble
@@ -74,6 +75,7 @@ class ScalarLayout(Naming):
         d = self.printer.decimal(value)
         if d is not None:
             return ((r"\approx " if d.rounded else "") + d.latex(),)
+        value = closed_form(value) if self.style.mode != "exact" else value
         ordered = self.printer.ordered_terms(value) if value.is_Add else [value]
         out: list[str] = []
         for i, term in enumerate(ordered):
@@ -102,7 +104,7 @@ class ScalarLayout(Naming):
     def approx(self, value: sp.Expr) -> str:
         """The decimal written after an exact value that is not a fraction (σ(3/2) ≈ 0.8176); none
         after a decimal or a fraction, and in exact mode only when the worksheet sets decimals."""
-        if not value.is_number or value.is_Rational or self.printer.decimal(value) is not None:
+        if not value.is_number or closed_form(value).is_Rational or self.printer.decimal(value) is not None:
             return ""
         if self.style.mode == "exact" and not self.d.worksheet.decimals:
             return ""
@@ -272,7 +274,7 @@ class ScalarLayout(Naming):
     def figure(self, values: bool) -> Figure | None:
         """The graph as a figure; ``values``: forward values and gradients written beside the nodes."""
         labels = {(e.tail, e.head): tree_latex(e.expr, self.name, self.printer) for e in self.d.worksheet.edges}
-        return build_figure(self.d, self.names, self.tex, self.approx, labels, values)
+        return build_figure(self.d, self.names, lambda v: " ".join(self.terms(v)), self.approx, labels, values)
 
 
 def _reordered(total: sp.Expr, parts: list[sp.Expr]) -> bool:
