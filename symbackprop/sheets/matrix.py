@@ -24,6 +24,7 @@ from .printing import SheetPrinter, default_name_latex
 from .linebreak import WIDTH, Step, visual_length, wrap
 from .model import Answer, Block, Equation, Sheet, UpdateSection, assemble
 from .naming import Naming
+from .numbers import NumberStyle, decimal_of
 from .scalar import blocks, descendants
 
 REDUCTIONS = {"sum", "mean", "cross_entropy", "mse", "sse", "l2"}
@@ -41,14 +42,15 @@ class _MatrixLayout(Naming):
         self.grads = {n: a.value for n, a in d.adjoints.items()}
         self.m = MatrixPrinter(self.names.__getitem__, self.grad, self.printer, d.evaluator, self.grads)
         self.defs = {n.name: n for n in ws.nodes}
-        self.digits = ws.decimals
+        style = NumberStyle.of(ws)
+        self.digits = style.digits if ws.decimals or style.mode != "exact" else None  # decimals shown
 
     # -- values -----------------------------------------------------------------------------
     def fits(self, m: Matrix, room: int = WIDTH) -> bool:
         return visual_length(self.m.matrix(m)) <= room
 
     def decimal(self, m: Matrix) -> str:
-        return bmatrix(m, lambda x: self.printer.doprint(x) if x.is_Integer else str(sp.N(x, self.digits)))
+        return bmatrix(m, lambda x: self.printer.doprint(x) if x.is_Integer else decimal_of(x, self.digits).latex())
 
     def exact_or_decimal(self, m: Matrix, room: int) -> Step | None:
         """A matrix as one step: exact if it fits, else as decimals when asked, else nothing."""
@@ -62,7 +64,7 @@ class _MatrixLayout(Naming):
         """``lhs = steps = value``; a value too wide for a line follows entry by entry (and as
         decimals, when the worksheet asks for them)."""
         if m.shape == (1, 1):
-            approx = str(sp.N(m[0, 0], self.digits)) if self.digits and not m[0, 0].is_Integer else ""
+            approx = decimal_of(m[0, 0], self.digits).latex() if self.digits and not m[0, 0].is_Integer else ""
             return [Equation(lhs, wrap(lhs, steps + [self.terms(m[0, 0])], boxed, approx))]
         last = self.exact_or_decimal(m, WIDTH - visual_length(lhs) - 3)
         exact = bool(last) and not last[0].startswith(r"\approx")
@@ -182,7 +184,7 @@ class _MatrixLayout(Naming):
     def figure(self, values: bool) -> Figure | None:
         """The graph; where the scalar figure writes values, this one writes shapes."""
         def approx(x: sp.Expr) -> str:
-            return str(sp.N(x, self.digits)) if self.digits else ""
+            return decimal_of(x, self.digits).latex() if self.digits else ""
         return build_figure(self.d, self.names, self.printer.doprint, approx, {}, values)
 
     def backward(self) -> tuple[Block, ...]:

@@ -100,6 +100,12 @@ def terminating(value: sp.Expr) -> Decimal | None:
     return Decimal(d.digits.rstrip("0") or "0", d.exponent, d.negative, False)
 
 
+def decimal_of(value: sp.Expr, digits: int) -> Decimal:
+    """A value as a decimal: exactly when it terminates within ``digits`` digits, else rounded."""
+    exact = terminating(value)
+    return exact if exact is not None and len(exact.digits) <= digits else rounded(value, digits)
+
+
 def _exponent(x: Fraction) -> int:
     """The power of ten of the first significant digit of x > 0."""
     e = len(str(x.numerator)) - len(str(x.denominator))

@@ -161,6 +161,15 @@ class SheetPrinter(_NumberSums, LatexPrinter):
         self._top = expr
         return super().doprint(expr)
 
+    def _as_ordered_terms(self, expr: sp.Expr, order: str | None = None) -> list[sp.Expr]:
+        """A sum that has a positive term starts with it: z − t, as a hand writes it, not −t + z."""
+        terms = super()._as_ordered_terms(expr, order)
+        if terms and terms[0].could_extract_minus_sign():
+            first = next((i for i, t in enumerate(terms) if not t.could_extract_minus_sign()), None)
+            if first is not None:
+                return [terms[first], *terms[:first], *terms[first + 1:]]
+        return terms
+
     def ordered_terms(self, expr: sp.Expr) -> list[sp.Expr]:
         """The terms of a sum in the order this printer writes them, for a caller that breaks
         lines between them."""
