@@ -7,6 +7,7 @@ import functools
 import sympy as sp
 
 from ..engine.derive import Derivation, adjoint_symbol
+from ..language import expr as E
 from ..language.evaluate import symbol
 from ..language.ops import closed_form
 from .figure import Figure, build as build_figure
@@ -101,6 +102,21 @@ class ScalarLayout(Naming):
     def paren(self, value: sp.Expr) -> str:
         return parenthesize(self.tex(value))
 
+    def rounded(self, value: sp.Expr) -> bool:
+        """Whether the sheet writes this value as a rounded decimal."""
+        d = self.printer.decimal(value)
+        return d is not None and d.rounded
+
+    def rounds(self, tree: E.Expr, before: E.Expr) -> bool:
+        """Whether a step writes a rounded value that the step before it did not have."""
+        had = {t.value for t in E.subtrees(before) if isinstance(t, E.Value)}
+        return any(isinstance(t, E.Value) and t.value not in had and self.rounded(t.value) for t in E.subtrees(tree))
+
+    @staticmethod
+    def about(step: Step, rounding: bool) -> Step:
+        """A step joined by ≈ when its numbers are rounded results of the step before."""
+        return ((r"\approx " + step[0],) + step[1:]) if rounding and step else step
+
     def approx(self, value: sp.Expr) -> str:
         """The decimal written after an exact value that is not a fraction (σ(3/2) ≈ 0.8176); none
         after a decimal or a fraction, and in exact mode only when the worksheet sets decimals."""
@@ -134,7 +150,8 @@ class ScalarLayout(Naming):
             if value.is_number:
                 worked = self.d.forward[name]
                 steps.append(tree_terms(worked.substituted, self.name, self.printer))
-                steps.append(tree_terms(worked.one_step, self.name, self.printer))
+                steps.append(self.about(tree_terms(worked.one_step, self.name, self.printer),
+                                        self.rounds(worked.one_step, worked.substituted)))
                 steps.append(self.terms(value))
             is_loss = name == self.d.loss
             out.append(Equation(self.name(name), wrap(self.name(name), steps, is_loss and value.is_number,
@@ -203,7 +220,7 @@ class ScalarLayout(Naming):
         if all(t.upstream.is_number and t.local_value.is_number for t in adj.terms):
             steps.append(tuple(numbers))
             if len(parts) > 1 and not _reordered(adj.value, [t.contribution for t in adj.terms]):
-                steps.append(tuple(parts))
+                steps.append(self.about(tuple(parts), any(self.rounded(t.contribution) for t in adj.terms)))
         steps.append(self.terms(adj.value))
         lhs = self.grad(name)
         boxed = name in d.wrt
