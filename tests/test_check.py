@@ -175,7 +175,7 @@ def test_output_file_and_text(tmp_path: Path) -> None:
     proc = run_cli("check", str(W001), str(ANSWERS / "001_planted.md"), "--format", "md", "-o", str(out))
     assert proc.returncode == 1 and proc.stdout == "" and "✗" in out.read_text()
     text = run_cli("check", str(W001), str(ANSWERS / "001_planted.md"))
-    assert "\x1b[" not in text.stdout and "score 2/3" in text.stdout
+    assert "\x1b[" not in text.stdout and "score 5/8 (63 %)" in text.stdout
 
 
 BAD_INPUT = {

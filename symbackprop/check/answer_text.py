@@ -24,7 +24,10 @@ SEPARATORS = (r"\qquad", r"\quad", r"\Longrightarrow", r"\Rightarrow", r"\implie
 _OPENER = re.compile(r"\$\$|\\\[|\\\(|\\begin\{(" + "|".join(re.escape(e) for e in DISPLAY_ENVS) + r")\}|(?<!\\)\$")
 _CLOSERS = {"$$": "$$", r"\[": r"\]", r"\(": r"\)", "$": "$"}
 _DROP = re.compile(r"\\textcircled\{[^{}]*\}|\\tag\*?\{[^{}]*\}|\\label\{[^{}]*\}|\\left\\\{|\\right\\\}|"
-                   r"\\right\.|\\left\.|\^\{?\*\}?|\\nonumber|\\notag|&")
+                   r"\\right\.|\\left\.|\^\{?\*\}?|\\nonumber|\\notag")
+_ROW_SPACING = re.compile(r"\*?\s*\[\s*-?[\d.]+\s*(pt|ex|em|mm|cm|in|bp|mu|pc)\s*\]")  # \\[4pt], \\[1ex]
+_UPDATE = re.compile(r"\\(leftarrow|gets|longleftarrow)(?![A-Za-z])|←")  # w \leftarrow w − η g: a claim too
+_LABEL = re.compile(r"^((\\Rightarrow|\\implies|\\therefore)\s*|\\text\{[^{}]*\}(?!\s*[_^])\s*)+")
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def math_lines(text: str) -> tuple[MathLine, ...]:
     out: list[MathLine] = []
     for offset, body in _blocks(text):
         for at, piece in _pieces(body, 0):
-            line = bisect.bisect_right(starts, offset + at)
+            line = bisect.bisect_right(starts, offset + at + len(piece) - len(piece.lstrip()))
             out.extend(MathLine(line, chain) for chain in _split_commas(_clean(piece)) if chain)
     return tuple(out)
 
@@ -114,7 +117,7 @@ def _pieces(body: str, base: int) -> list[tuple[int, str]]:
                 outer.append(body[start:i])
                 out.append((outer_at, "".join(outer)))
                 outer = []
-                i = start = i + len(sep)
+                i = start = _after_row_break(body, i + len(sep)) if sep == "\\\\" else i + len(sep)
                 outer_at = base + i
                 continue
         i += 2 if c == "\\" else 1
@@ -158,7 +161,7 @@ def _rows(inner: str, name: str) -> list[tuple[int, str]]:
             depth -= 1
         elif inner.startswith(r"\\", i) and depth == 0 and env == 0:
             rows.append((start, inner[start:i]))
-            i = start = i + 2
+            i = start = _after_row_break(inner, i + 2)
             continue
         i += 2 if inner[i] == "\\" else 1
     rows.append((start, inner[start:]))
@@ -167,15 +170,31 @@ def _rows(inner: str, name: str) -> list[tuple[int, str]]:
 
 def _clean(piece: str) -> str:
     """Drop decoration (``&``, ``\\tag``, ``^*`` marks, ``\\left\\{``), brackets around a whole
-    chain, ``\\boxed{a = b}`` around a chain, trailing punctuation; keep only chains with ``=``."""
-    text = _DROP.sub(" ", piece).strip().rstrip(".,;:").strip()
+    chain, ``\\boxed{a = b}`` around a chain, trailing punctuation; keep only chains with ``=`` (or
+    an update arrow)."""
+    text = _ampersands(_DROP.sub(" ", piece)).strip().rstrip(".,;:").strip()
     for opener, closer in ((r"\left[", r"\right]"), ("[", "]"), (r"\boxed{", "}")):
         if text.startswith(opener) and text.endswith(closer) and "=" in text:
             inner = text[len(opener):-len(closer)]
             if _balanced(inner):
                 text = inner.strip()
-    text = re.sub(r"^((\\Rightarrow|\\implies|\\therefore)\s*|\\text\{[^{}]*\}\s*)+", "", text)
-    return text if "=" in text.replace(r"\neq", "").replace(r"\ne ", "") else ""
+    text = _LABEL.sub("", text)
+    return text if "=" in text.replace(r"\neq", "").replace(r"\ne ", "") or _UPDATE.search(text) else ""
+
+
+def _after_row_break(text: str, i: int) -> int:
+    """Where a row starts after ``\\\\`` at ``i``: past a spacing such as ``[4pt]`` or ``[1ex]``."""
+    m = _ROW_SPACING.match(text, i)
+    return m.end() if m else i
+
+
+def _ampersands(text: str) -> str:
+    """Drop the alignment marks ``&``, except in ``cases``, where one parts a value from its condition."""
+    out, depth = [], 0
+    for part in re.split(r"(\\begin\{cases\}|\\end\{cases\}|&)", text):
+        depth += {r"\begin{cases}": 1, r"\end{cases}": -1}.get(part, 0)
+        out.append(" " if part == "&" and depth == 0 else part)
+    return "".join(out)
 
 
 def _split_commas(text: str) -> list[str]:

@@ -10,7 +10,7 @@ import sympy as sp
 
 from .claims import Names, Quantity, UnknownName, path_children
 from ..engine.derive import Derivation
-from .latexmath import Cases, Deriv, Grad, Node, Op
+from .tree import Cases, Deriv, Grad, Node, Op
 
 MAX_OPS = 200  # larger expressions are not expanded (expansion can grow quickly)
 

@@ -4,14 +4,17 @@ A mistake on one edge (p → c) changes ∂L/∂q by ∂L/∂c · (l' − l) · 
 one multiplication once the tangents ∂p/∂q are known (one forward sweep from q): a path dropped
 at a fan-out (l' = 0), a path counted twice, a wrong local derivative (ReLU' as z, σ' without
 (1 − σ), a factor 2 or 1/N forgotten, λw as 2λw, w_ij for w_ji, log as log10 or the reverse), a
-sign slip, another node's upstream value. The search stops at a candidate count and a time bound.
+sign slip, another node's upstream value; for an updated weight, the step taken uphill, the
+learning rate left out, another weight's gradient. The search stops at a candidate count and a
+time bound. Whether a candidate's value is the writer's is the caller's test (``fits``): exact, or
+within the rounding the writer's numbers carry.
 """
 from __future__ import annotations
 
 import re
 import time
 from dataclasses import dataclass
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 
 import sympy as sp
 
@@ -19,7 +22,6 @@ from .claims import Quantity, path_children
 from ..engine.derive import Derivation, Term
 from ..language.evaluate import symbol
 from ..language.ops import Sigmoid
-from ..language.equality import same
 
 MAX_CANDIDATES = 5_000
 TIME_BOUND = 1.5  # seconds for one claim's search
@@ -33,15 +35,15 @@ class Candidate:
     cause: str
 
 
-def diagnose(d: Derivation, q: Quantity, claimed: sp.Expr, ground: Mapping[sp.Symbol, sp.Expr]) -> str:
-    """The common mistakes that give ``claimed`` (several when the numbers cannot tell them apart),
-    or "no diagnosis" — also when the search reaches its bound."""
+def diagnose(d: Derivation, q: Quantity, fits: Callable[[sp.Expr], bool]) -> str:
+    """The common mistakes whose value ``fits`` the writer's (several when the numbers cannot tell
+    them apart), or "no diagnosis" — also when the search reaches its bound."""
     deadline = time.monotonic() + TIME_BOUND
     causes: list[str] = []
     for n, c in enumerate(candidates(d, q)):
         if n >= MAX_CANDIDATES or time.monotonic() > deadline:
             return "; or ".join(causes) if causes else NO_DIAGNOSIS + " (the search stopped at its bound)"
-        if c.cause not in causes and same(c.value, claimed, ground):
+        if c.cause not in causes and fits(c.value):
             causes.append(c.cause)
             if len(causes) == MAX_CAUSES:
                 break
@@ -57,6 +59,9 @@ def candidates(d: Derivation, q: Quantity) -> Iterator[Candidate]:
         if term is not None:
             for value, cause in local_mistakes(d, term, q.name):
                 yield Candidate(value, cause)
+    elif q.kind == "update":
+        yield from _update_candidates(d, q)
+        return
     else:
         yield from _value_candidates(d, q.name)
     yield from _other_quantity(d, q)
@@ -85,6 +90,18 @@ def _gradient_candidates(d: Derivation, name: str) -> Iterator[Candidate]:
                 yield Candidate(true + (d.gradient(other) - t.upstream) * t.local_value,
                                 f"the upstream value of {other} (∂{d.loss}/∂{other}) used in place of "
                                 f"∂{d.loss}/∂{t.child}")
+
+
+def _update_candidates(d: Derivation, q: Quantity) -> Iterator[Candidate]:
+    step = d.updates[q.step - 1]
+    p = next(p for p in step.params if p.name == q.name)
+    lr = d.worksheet.update.lr
+    yield Candidate(p.before + lr * p.gradient, "the step taken uphill: + η ∂/∂w instead of − η ∂/∂w")
+    yield Candidate(p.before - p.gradient, "the learning rate η left out of the step")
+    yield Candidate(-lr * p.gradient, "the step −η ∂/∂w alone, without the weight it is added to")
+    for other in step.params:
+        if other.name != q.name:
+            yield Candidate(p.before - lr * other.gradient, f"the gradient of {other.name} used in the step")
 
 
 def _value_candidates(d: Derivation, name: str) -> Iterator[Candidate]:

@@ -1,9 +1,11 @@
 """Checking a handwritten derivation line by line against the worksheet's exact derivation.
 
 Each chain ``LHS = e1 = … = value`` is a claim about one quantity. Its value is compared with
-the exact one; a wrong value is ECF when the right formula with the writer's own earlier values
-gives it; otherwise the diagnosis search names the likeliest mistake. The writer's values are
-remembered as the lines go, so each claim is judged with what the writer had at that point.
+the exact one — a written decimal as the rounding it stands for, within the rounding the writer's
+earlier values carry (numeric.py, carried.py); a wrong value is ECF when the right formula with the
+writer's own earlier values gives it; otherwise the diagnosis search names the likeliest mistake.
+The writer's values are remembered as the lines go, so each claim is judged with what the writer
+had at that point.
 """
 from __future__ import annotations
 
@@ -17,17 +19,22 @@ from collections.abc import Callable, Iterator
 import sympy as sp
 
 from .answer_text import MathLine, math_lines
+from .carried import Carried, Chain, Said
 from .chainpaths import path_issues, relabel_candidates
-from .claims import Names, Quantity, Resolver, UnknownName, path_children, quantity_of, truth
-from ..engine.derive import Derivation
+from .claims import Names, Quantity, Resolver, UnknownName, quantity_of
+from ..engine.protocol import Derivation
 from .diagnose import NO_DIAGNOSIS, diagnose
 from ..errors import AnswerError
+from ..language.equality import same
 from ..language.evaluate import symbol
-from .latexmath import Atom, Node, parse_atom, parse_chain
+from .latexmath import parse_atom, parse_chain
+from .numeric import DIGITS, Value, deviation, enclose, magnitude, short_decimal, shown, widen
+from ..sheets.jsonout import gradient_names
 from .tokens import Unreadable
 from .tosympy import to_sympy
-from ..language.equality import same as same_value
+from .tree import Atom, Node, Num
 
+JUDGED = ("correct", "wrong", "ecf")  # the verdicts that score: the others say nothing of the writer
 LINE_BOUND = 2.0  # seconds to read and judge one line
 MAX_CLAIMS = 2_000  # equation chains in one derivation
 
@@ -44,6 +51,7 @@ class ClaimCheck:
     verdict: str
     diagnosis: str = ""
     steps: tuple[str, ...] = ()  # remarks on the intermediate steps
+    note: str = ""  # on a right value: rounded, and the exact value
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,8 @@ class CheckReport:
     answer: str
     loss: str
     claims: tuple[ClaimCheck, ...]
+    asked: tuple[str, ...] = ()  # the quantities the exercise asks, by label
+    digits: int = DIGITS  # significant digits of a value shown
 
     def count(self, verdict: str) -> int:
         return sum(c.verdict == verdict for c in self.claims)
@@ -62,16 +72,25 @@ class CheckReport:
     @property
     def score(self) -> sp.Rational | None:
         """Right claims (ECF counts as right) over the claims that could be judged."""
-        judged = self.count("correct") + self.count("wrong") + self.count("ecf")
+        judged = sum(self.count(v) for v in JUDGED)
         return sp.Rational(self.count("correct") + self.count("ecf"), judged) if judged else None
+
+    @property
+    def asked_score(self) -> tuple[int, int]:
+        """(right, judged) over the asked quantities the writer gave a value for, each judged by its
+        last claim (the writer's answer; ECF counts as right)."""
+        last = {c.quantity: c.verdict for c in self.claims if c.verdict in JUDGED and c.quantity in self.asked}
+        return sum(v != "wrong" for v in last.values()), len(last)
 
     @property
     def mistaken(self) -> bool:
         return self.count("wrong") + self.count("ecf") > 0
 
 
-def check_text(d: Derivation, text: str, answer: str = "<answer>") -> CheckReport:
-    """Judge every equation chain in ``text`` (Markdown or LaTeX); no math at all is an AnswerError."""
+def check_text(d: Derivation, text: str, answer: str = "<answer>", tolerance: sp.Rational = sp.S.Zero) -> CheckReport:
+    """Judge every equation chain in ``text`` (Markdown or LaTeX); no math at all is an AnswerError.
+    A written decimal stands for its rounding; ``tolerance`` (relative) widens every written
+    number to ``value · (1 ± tolerance)`` as well."""
     lines = math_lines(text)
     if not lines:
         raise AnswerError("no math found: expected $$ … $$, $ … $ or \\[ … \\] blocks, or a LaTeX file "
@@ -79,24 +98,36 @@ def check_text(d: Derivation, text: str, answer: str = "<answer>") -> CheckRepor
     if len(lines) > MAX_CLAIMS:
         raise AnswerError(f"{len(lines)} equation chains: more than {MAX_CLAIMS}, which no handwritten "
                           "derivation has", answer)
-    walk = _Walk(d)
+    walk = _Walk(d, tolerance)
     claims = tuple(walk.judge(ml) for ml in lines)
-    return CheckReport(d.worksheet.path, d.worksheet.title, answer, d.loss, claims)
+    return CheckReport(d.worksheet.path, d.worksheet.title, answer, d.loss, claims, asked(d), walk.digits)
+
+
+def asked(d: Derivation) -> tuple[str, ...]:
+    """The labels of what the exercise asks: the loss, each asked gradient, each updated value."""
+    u = d.worksheet.update
+    updates = [Quantity("update", p, step=k) for k in range(1, u.steps + 1) for p in u.params] if u else []
+    return tuple(q.label(d.loss) for q in [Quantity("value", d.loss), *(Quantity("grad", n) for n in
+                                                                          gradient_names(d)), *updates])
 
 
 class _Walk:
-    """The state carried from line to line: the writer's values, their local names (``Q`` for
-    the gate at hand) and the left side that a line starting with ``=`` continues."""
+    """The state carried from line to line: the writer's values (carried.py), their local names
+    (``Q`` for the gate at hand) and the left side that a line starting with ``=`` continues."""
 
-    def __init__(self, d: Derivation) -> None:
-        self.d = d
+    def __init__(self, d: Derivation, tolerance: sp.Rational) -> None:
         self.names = Names(d)
+        self.carried = Carried(self.names, tolerance)
+        self.tolerance = tolerance
+        self.digits = d.worksheet.decimals or DIGITS
         self.bindings: dict[str, str] = {}
-        self.writer: dict[Quantity, tuple[sp.Expr, int]] = {}
         self.bad_paths: dict[Quantity, tuple[str, int]] = {}
         self.last: Node | None = None
         self.text_aliases = [(w, n) for w, n in d.worksheet.aliases if parse_atom(w) is None]
-        self.base = {symbol(n): f.value for n, f in d.forward.items() if d.graph.nodes[n].kind in ("given", "node")}
+
+    @property
+    def d(self) -> Derivation:
+        return self.names.derivation
 
     def judge(self, ml: MathLine) -> ClaimCheck:
         try:
@@ -113,11 +144,12 @@ class _Walk:
         for written, name in self.text_aliases:
             text = text.replace(written, r"\text{" + name + "}")
         try:
-            members = parse_chain(text)
+            members = parse_chain(text, self.names.lexicon)
         except Unreadable as exc:
             return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", str(exc))
         lhs, rhs = members[0], members[1:]
-        if isinstance(lhs, Unreadable) and str(lhs) == "empty" and self.last is not None:
+        continued = isinstance(lhs, Unreadable) and str(lhs) == "empty" and self.last is not None
+        if continued:
             lhs = self.last
         if isinstance(lhs, Unreadable):
             if str(lhs) == "empty":
@@ -129,53 +161,64 @@ class _Walk:
             q = quantity_of(lhs, self.names, self.bindings)
         except UnknownName as exc:
             return self._unknown(ml, lhs, rhs, exc)
+        except Unreadable as exc:
+            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", f"the left side: {exc}")
         if q is None:
-            built = _build(lhs, Resolver(self.names, self.bindings))
+            built = _build(lhs, self._resolver())
             if isinstance(built, UnknownName):
                 return self._unknown(ml, lhs, rhs, built)
             return self._arithmetic(ml, members)
         if not self._given(q):  # restating a given number is no step a later '=' continues
             self.last = lhs
-        return self._claim(ml, q, rhs)
+        return self._claim(ml, q, rhs, self.carried.said.get(q) if continued else None)
 
-    def same(self, a: sp.Expr, b: sp.Expr) -> bool:
-        return same_value(a, b, self.base)
+    def _resolver(self) -> Resolver:
+        return Resolver(self.names, self.bindings, self.tolerance)
 
     def _given(self, q: Quantity) -> bool:
         return q.kind == "value" and self.d.graph.nodes[q.name].kind == "given"
 
+    def show(self, value: sp.Expr) -> str:
+        return shown(value, self.digits)
+
     # -- a claim about a quantity ---------------------------------------------------------------
-    def _claim(self, ml: MathLine, q: Quantity, rhs: list[Node | Unreadable]) -> ClaimCheck:
-        d, loss = self.d, self.d.loss
+    def _claim(self, ml: MathLine, q: Quantity, rhs: list[Node | Unreadable],
+               before: Said | None = None) -> ClaimCheck:
+        """Judge a claim about ``q``; ``before`` is the writer's value of the line it continues (the
+        chain goes on from it: ``= 0.1385 · 0.5933`` on one line, ``= 0.08217`` on the next)."""
+        loss = self.d.loss
         try:
-            expected = truth(d, q)
+            expected = self.carried.truth(q)
         except Unreadable as exc:
             return ClaimCheck(ml.line, ml.text, q.label(loss), None, None, "unknown", str(exc))
-        resolver = Resolver(self.names, self.bindings)
+        resolver = self._resolver()
         exprs = [m if isinstance(m, Unreadable) else _build(m, resolver) for m in rhs]
         values = [e if isinstance(e, Unreadable) else self._value(e, resolver) for e in exprs]
         if not values:
-            return ClaimCheck(ml.line, ml.text, q.label(loss), None, expected, "unreadable", "no value after '='")
-        steps = _step_notes(values, self.same)
+            return ClaimCheck(ml.line, ml.text, q.label(loss), None, expected.exact, "unreadable",
+                              "no value after '='")
+        if isinstance(rhs[-1], Num):  # the value itself is a rounding, whatever number it is
+            values[-1] = self.carried.number(rhs[-1])
+        steps = self._step_notes(values)
         claimed = values[-1]
         if isinstance(claimed, Unreadable):
-            return ClaimCheck(ml.line, ml.text, q.label(loss), None, expected, "unreadable",
+            return ClaimCheck(ml.line, ml.text, q.label(loss), None, expected.exact, "unreadable",
                               f"the value cannot be read: {claimed}", steps)
         issues = self._path_issues(q, exprs, resolver)
-        verdict, diagnosis, relabel = self._verdict(ml, q, claimed, expected, values, issues, rhs)
-        renamed = self._renamed(q, exprs[-1]) if verdict == "wrong" else ""
+        readable = ([before.value] if before else []) + [v for v in values if not isinstance(v, Unreadable)]
+        verdict, diagnosis, note, relabel = self._verdict(ml, q, readable, expected, issues, rhs, before)
+        renamed = self._renamed(q, exprs[-1], resolver) if verdict == "wrong" else ""
         if renamed:  # a better cause than the numbers alone can give
             diagnosis = renamed
         if relabel:
             q, issues = relabel, self._path_issues(relabel, exprs, resolver)
         if verdict == "correct" and issues:
             steps += tuple(f"the chain rule as written: {i}" for i in issues)
-        if not self._given(q):  # the exercise's numbers stay the exercise's
-            self.writer[q] = (claimed, ml.line)
-        label = q.label(loss)
-        return ClaimCheck(ml.line, ml.text, label, claimed, truth(d, q), verdict, diagnosis, steps)
+        self.carried.remember(q, claimed, ml.line, verdict == "correct")
+        return ClaimCheck(ml.line, ml.text, q.label(loss), claimed.exact, self.carried.truth(q).exact, verdict,
+                          diagnosis, steps, note)
 
-    def _renamed(self, q: Quantity, written: sp.Expr | Unreadable) -> str:
+    def _renamed(self, q: Quantity, written: sp.Expr | Unreadable, resolver: Resolver) -> str:
         """When a node's definition is written with other given names in the same places
         (``C_1 = w_1 B_1 + w_2 B_2`` where the worksheet has w5, w6), say so: notes often name
         each layer's weights w_1, w_2 again, and a student may have taken another unit's weights;
@@ -183,6 +226,7 @@ class _Walk:
         rule = self.d.forward[q.name].rule if q.kind == "value" else None
         if rule is None or isinstance(written, Unreadable):
             return ""
+        written = resolver.exact(written)
         graph = self.d.graph
         given = {symbol(n) for n in graph.order if graph.nodes[n].kind == "given"}
         if not written.free_symbols & given:
@@ -208,88 +252,95 @@ class _Walk:
                     issues += [i for i in path_issues(self.d, q.name, e, resolver.quantities) if i not in issues]
         return issues
 
-    def _verdict(self, ml: MathLine, q: Quantity, claimed: sp.Expr, expected: sp.Expr, values: list,
-                 issues: list[str], rhs: list) -> tuple[str, str, Quantity | None]:
-        """The verdict, its reason, and the quantity the line really computes when its label
-        is contradicted by its own chain rule and value."""
-        d = self.d
-        if self.same(claimed, expected):
-            return "correct", "", None
+    def _verdict(self, ml: MathLine, q: Quantity, steps: list[Value], expected: Value, issues: list[str],
+                 rhs: list, before: Said | None) -> tuple[str, str, str, Quantity | None]:
+        """The verdict, its reason, a note on a right value, and the quantity the line really
+        computes when its label is contradicted by its own chain rule and value."""
+        d, c = self.d, self.carried
+        chain = c.chain(steps)
+        carried, _ = c.reference(q, right_only=True)
+        if chain.reaches(expected) or (carried.rounded and chain.reaches(carried)):
+            return "correct", "", self._rounded(steps[-1], expected), None
         if q.kind == "grad":
             members = [m for m in rhs if not isinstance(m, Unreadable)]
             for other in relabel_candidates(d, members, self.names, self.bindings):
-                if other != q.name and self.same(claimed, d.gradient(other)):
+                if other != q.name and chain.reaches(c.truth(Quantity("grad", other))):
                     return "correct", (f"labelled ∂{d.loss}/∂{q.name}, but its chain rule and value are those of "
-                                       f"∂{d.loss}/∂{other}"), Quantity("grad", other)
+                                       f"∂{d.loss}/∂{other}"), "", Quantity("grad", other)
         if issues:
             self.bad_paths[q] = ("; ".join(issues), ml.line)
-            return "wrong", "; ".join(issues), None
+            return "wrong", "; ".join(issues), "", None
         if q in self.bad_paths:
             cause, line = self.bad_paths[q]
-            return "wrong", f"{cause} (the chain rule of line {line})", None
-        ecf_value, sources = self._ecf(q)
-        if sources and self.same(claimed, ecf_value):
-            used = ", ".join(f"{s.label(d.loss)} = {self.writer[s][0]} (line {self.writer[s][1]})" for s in sources)
-            return "ecf", f"right with the earlier values {used}", None
+            return "wrong", f"{cause} (the chain rule of line {line})", "", None
+        ecf, sources = c.reference(q, right_only=False)
+        if sources and chain.reaches(ecf):
+            used = ", ".join(f"{s.label(d.loss)} = {self.show(c.said[s].value.exact)} (line {c.said[s].line})"
+                             for s in sources)
+            return "ecf", f"right with the earlier values {used}", "", None
         if self._given(q):
-            return "wrong", f"the worksheet gives {q.name} = {expected} (another naming of the numbers?)", None
-        cause = diagnose(d, q, claimed, self.base)
-        readable = [v for v in values if not isinstance(v, Unreadable)]
-        for i, v in enumerate(readable[:-1]):
-            if cause.startswith(NO_DIAGNOSIS) and (self.same(v, expected) or (sources and self.same(v, ecf_value))):
-                slip = next(w for w in readable[i + 1:] if not self.same(w, v))
-                return "wrong", f"an arithmetic slip: a step equals {v}, a later one {slip}", None
-        return "wrong", cause, None
+            return "wrong", (f"the worksheet gives {q.name} = {self.show(expected.exact)} (another naming of the "
+                             "numbers?)"), "", None
+        cause = diagnose(d, q, self._fits(chain, expected, carried))
+        if cause.startswith(NO_DIAGNOSIS):
+            targets = [expected, carried] + ([ecf] if sources else []) + ([before.value] if before and before.right
+                                                                           else [])
+            for i, v in enumerate(steps[:-1]):
+                if any(c.agree(v, t) for t in targets):
+                    k = next((k for k in range(i + 1, len(steps)) if not c.agree(steps[k - 1], steps[k])), None)
+                    if k is not None:
+                        return "wrong", (f"an arithmetic slip: a step equals {self.show(v.exact)}, a later one "
+                                         f"{self.show(steps[k].exact)}"), "", None
+        return "wrong", cause, "", None
 
-    def _ecf(self, q: Quantity) -> tuple[sp.Expr, list[Quantity]]:
-        """The right formula for ``q`` with the writer's own earlier values, and which of those
-        values differ from the exact ones (the error carried forward)."""
-        d = self.d
-        sources: list[Quantity] = []
+    def _rounded(self, claimed: Value, expected: Value) -> str:
+        """The note on a right value that is a rounding (its own, or carried from earlier values)."""
+        if not claimed.rounded or self.carried.agree(Value(claimed.exact, enclose(claimed.exact)), expected):
+            return ""
+        return f"rounded; exact {short_decimal(expected.exact, self.digits) or self.show(expected.exact)}"
 
-        def w(x: Quantity) -> sp.Expr:
-            exact = truth(d, x)
-            if x != q and x in self.writer and not self.same(self.writer[x][0], exact):
-                sources.append(x)
-                return self.writer[x][0]
-            return exact
+    def _fits(self, chain: Chain, expected: Value, carried: Value) -> Callable[[sp.Expr], bool]:
+        """Whether the writer's steps arrive at a mistake's value, the rounding they carry allowed
+        for: the candidate is widened by as much as the rounding moves the right value."""
+        rounded = chain.steps[-1].rounded or carried.rounded
+        spread = deviation(carried.span, expected.span) if rounded and carried.span is not None and \
+            expected.span is not None else 0
+        scale = magnitude(expected.span) if spread else 0
 
-        if q.kind == "grad":
-            value = sp.Add(*(w(Quantity("grad", c)) * w(Quantity("local", q.name, c) if c != d.loss
-                                                         else Quantity("grad", q.name))
-                             for c in path_children(d, q.name)))
-        else:
-            node = q.name if q.kind == "value" else q.of
-            rule = d.forward[node].rule if q.kind == "value" else next(
-                t.local for t in d.adjoints[q.name].terms if t.child == q.of)
-            if rule is None:
-                return truth(d, q), []
-            parents = d.graph.nodes[node].parents
-            value = rule.xreplace({symbol(p): w(Quantity("value", p)) for p in parents
-                                   if d.graph.nodes[p].kind in ("given", "node")}).xreplace(self.base)
-        return value, list(dict.fromkeys(sources))
+        def fits(candidate: sp.Expr) -> bool:
+            span = enclose(candidate)
+            if span is not None and rounded:
+                extra = spread * (1 + magnitude(span) / scale) if scale else spread
+                return chain.reaches(Value(candidate, widen(span, extra), True))
+            return chain.reaches(Value(candidate, span))
+        return fits
 
-    def _value(self, expr: sp.Expr, resolver: Resolver) -> sp.Expr | Unreadable:
+    def _value(self, expr: sp.Expr, resolver: Resolver) -> Value | Unreadable:
         """A written expression at the writer's values (their earlier claims, else the exact ones)."""
-        env = dict(self.base)
-        for n, (v, _) in self.writer.items():
-            if n.kind == "value":
-                env[symbol(n.name)] = v
-        for s, x in resolver.quantities.items():
-            env[s] = self.writer[x][0] if x in self.writer else truth(self.d, x)
         try:
-            return expr.xreplace(env)
+            value, _ = self.carried.evaluate(expr, resolver.quantities, resolver.literals)
         except (TypeError, ValueError, ZeroDivisionError) as exc:
             return Unreadable(f"cannot be evaluated ({type(exc).__name__})")
+        return value
+
+    def _step_notes(self, values: list) -> tuple[str, ...]:
+        """Remarks on the steps between the left side and the value: unreadable ones, and a step
+        that is neither equal to the one before nor a rounding of it."""
+        notes = [f"step {i} not read: {v}" for i, v in enumerate(values, start=1) if isinstance(v, Unreadable)]
+        readable = [(i, v) for i, v in enumerate(values, start=1) if not isinstance(v, Unreadable)]
+        for (i, a), (j, b) in zip(readable, readable[1:]):
+            if not self.carried.agree(a, b):
+                notes.append(f"step {i} gives {self.show(a.exact)} but step {j} gives {self.show(b.exact)}")
+        return tuple(notes)
 
     # -- lines that are not about a worksheet quantity ------------------------------------------
     def _unknown(self, ml: MathLine, lhs: Node, rhs: list, exc: UnknownName) -> ClaimCheck:
         """A left side the worksheet does not know: a local name for the gate at hand (``Q = c + d``
         binds Q when a node is defined so), or a quantity that does not exist here."""
-        resolver = Resolver(self.names, self.bindings)
+        resolver = self._resolver()
         first = _build(rhs[0], resolver) if rhs and not isinstance(rhs[0], Unreadable) else None
         if isinstance(lhs, Atom) and isinstance(first, sp.Expr) and not resolver.quantities:
-            node = self._gate(first)
+            node = self._gate(resolver.exact(first))
             if node is not None:
                 self.bindings[lhs.key] = node
                 self.last = lhs
@@ -301,13 +352,12 @@ class _Walk:
         value = exprs[-1] if exprs else None
         claimed = self._value(value, resolver) if isinstance(value, sp.Expr) else None
         reason = str(exc)
-        if isinstance(claimed, sp.Expr):
+        if isinstance(claimed, Value):
             matches = self._matches(claimed)
             if matches:
-                reason += f"; the value {claimed} is that of {', '.join(matches)}"
-        else:
-            claimed = None
-        return ClaimCheck(ml.line, ml.text, None, claimed, None, "unknown", reason)
+                reason += f"; the value {self.show(claimed.exact)} is that of {', '.join(matches)}"
+        return ClaimCheck(ml.line, ml.text, None, claimed.exact if isinstance(claimed, Value) else None, None,
+                          "unknown", reason)
 
     def _gate(self, expr: sp.Expr) -> str | None:
         """The node whose rule ``expr`` is (given numbers substituted), if any."""
@@ -315,30 +365,33 @@ class _Walk:
         written = expr.xreplace(given)
         for name in self.d.graph.order:
             rule = self.d.forward[name].rule
-            if rule is not None and self.same(written, rule.xreplace(given)):
+            if rule is not None and same(written, rule.xreplace(given), self.carried.ground):
                 return name
         return None
 
-    def _matches(self, value: sp.Expr) -> list[str]:
-        d = self.d
-        found = [f"d{d.loss}/d{n}" for n in d.backward_order if n != d.loss and self.same(value, d.gradient(n))]
-        found += [n for n in d.graph.order if n in self.base and self.same(value, self.base[symbol(n)])]
+    def _matches(self, value: Value) -> list[str]:
+        d, c = self.d, self.carried
+        found = [f"d{d.loss}/d{n}" for n in d.backward_order
+                 if n != d.loss and c.agree(value, c.truth(Quantity("grad", n)))]
+        found += [n for n in d.graph.order if symbol(n) in c.ground and c.agree(value, c.truth(Quantity("value", n)))]
         return found[:4]
 
     def _arithmetic(self, ml: MathLine, members: list) -> ClaimCheck:
-        """A chain of numbers alone (``(2)(4) - 6 = 2``): each step must equal the one before."""
+        """A chain of numbers alone (``(2)(4) - 6 = 2``): each step must equal the one before, or
+        be a rounding of it."""
         self.last = None
-        resolver = Resolver(self.names, self.bindings)
+        resolver = self._resolver()
         exprs = [m if isinstance(m, Unreadable) else _build(m, resolver) for m in members]
         values = [e if isinstance(e, Unreadable) else self._value(e, resolver) for e in exprs]
         bad = next((v for v in values if isinstance(v, Unreadable)), None)
         if bad is not None or len(values) < 2:
             return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", str(bad or "nothing to compare"))
-        slip = next((i for i in range(1, len(values)) if not self.same(values[i - 1], values[i])), None)
+        slip = next((i for i in range(1, len(values)) if not self.carried.agree(values[i - 1], values[i])), None)
         if slip is None:
-            return ClaimCheck(ml.line, ml.text, None, values[-1], values[0], "correct")
-        return ClaimCheck(ml.line, ml.text, None, values[-1], values[0], "wrong",
-                          f"an arithmetic slip: {values[slip - 1]} is not {values[slip]}")
+            return ClaimCheck(ml.line, ml.text, None, values[-1].exact, values[0].exact, "correct")
+        return ClaimCheck(ml.line, ml.text, None, values[-1].exact, values[0].exact, "wrong",
+                          f"an arithmetic slip: {self.show(values[slip - 1].exact)} is not "
+                          f"{self.show(values[slip].exact)}")
 
 
 def _build(node: Node, resolver: Resolver) -> sp.Expr | Unreadable:
@@ -346,20 +399,6 @@ def _build(node: Node, resolver: Resolver) -> sp.Expr | Unreadable:
         return to_sympy(node, resolver)
     except Unreadable as exc:
         return exc
-
-
-def _step_notes(values: list, same: Callable[[sp.Expr, sp.Expr], bool]) -> tuple[str, ...]:
-    """Remarks on the steps between the left side and the value: unreadable ones, and a step
-    that does not equal the one before it."""
-    notes = []
-    for i, v in enumerate(values, start=1):
-        if isinstance(v, Unreadable):
-            notes.append(f"step {i} not read: {v}")
-    readable = [(i, v) for i, v in enumerate(values, start=1) if not isinstance(v, Unreadable)]
-    for (i, a), (j, b) in zip(readable, readable[1:]):
-        if not same(a, b):
-            notes.append(f"step {i} gives {a} but step {j} gives {b}")
-    return tuple(notes)
 
 
 @contextmanager

@@ -2,108 +2,60 @@
 parser of the tokens (tokens.py) into our own tree, which tosympy.py turns into SymPy.
 
 Nothing here evaluates text: no ``eval``, ``sympify`` or ``parse_latex``. The subset is what
-backprop notes use — numbers (exact), names with subscripts and accents, ``+ - \\cdot \\times *
-/``, juxtaposition (``(2)(4)``, ``2D``), powers, ``\\frac``, ``\\boxed``, ``\\sqrt``, ``\\ln``/
-``\\log`` (natural: a backprop course's log), ``\\exp``, ``cases`` and derivatives written
+backprop notes use — numbers (exact, a decimal with the place of its last digit: it stands for its
+rounding), names with subscripts and accents (letters that spell a worksheet name are that name:
+``net_{h1}``, ``E_total``), an update mark (``w_5^{+}``, ``w_5 \\leftarrow …``), ``+ - \\cdot
+\\times * /``, juxtaposition (``(2)(4)``, ``2D``), powers, ``\\frac``, ``\\boxed``, ``\\sqrt``,
+``\\ln``/``\\log`` (natural: a backprop course's log), ``\\exp``, ``cases`` and derivatives written
 ``\\frac{\\partial L}{\\partial x_1}``, ``∂L/∂x1``, ``dL/dx_1``, ``g_{x_1}`` or ``g-x1``.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import replace
 
 import sympy as sp
 
 from .tokens import ACCENTS, ALWAYS_FUNCS, FUNCS, GREEK, RELATIONS, TIMES, Token, Unreadable, tokenize
+from .tree import PLAIN, UPDATE_ARROWS, Atom, Cases, Deriv, Grad, Lexicon, Node, Num, Op, written_number
 
 MAX_DEPTH = 40  # nesting of groups and parentheses
 
 
-# -- the tree --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Num:
-    value: sp.Rational
-
-
-@dataclass(frozen=True)
-class Atom:
-    """A written name: ``x_{1}`` is base x, sub 1; ``\\hat{y}`` is base y, accent hat."""
-
-    base: str
-    sub: str = ""
-    accent: str = ""
-
-    @property
-    def key(self) -> str:
-        """The form names are matched by: ``x_{1}``, ``x_1`` and ``x1`` all give ``x1``."""
-        return self.base + self.accent + self.sub
-
-    @property
-    def text(self) -> str:
-        return self.base + (f"_{self.sub}" if self.sub else "") + (f" ({self.accent})" if self.accent else "")
-
-
-@dataclass(frozen=True)
-class Deriv:
-    """∂top/∂bottom; ``top`` None is the operator ∂/∂bottom, applied by an ``apply`` Op."""
-
-    top: Atom | None
-    bottom: Atom
-
-
-@dataclass(frozen=True)
-class Grad:
-    """The upstream-gradient notation: ``g_{x}``, ``g-x``, ``grad-x`` — ∂(loss)/∂x."""
-
-    of: Atom
-
-
-@dataclass(frozen=True)
-class Op:
-    """An operator (``+ * / ^ neg apply prime``) or a function (``log exp sqrt sigma …``)."""
-
-    op: str
-    args: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Cases:
-    """``\\begin{cases} v & cond \\\\ … \\end{cases}``; a condition None is "else"."""
-
-    rows: tuple[tuple[Node, tuple[Node, str, Node] | None], ...]
-
-
-Node = Union[Num, Atom, Deriv, Grad, Op, Cases]
-
-
 # -- the parser ------------------------------------------------------------------------------
-def parse_chain(text: str) -> list[Node | Unreadable]:
+def parse_chain(text: str, lexicon: Lexicon = PLAIN) -> list[Node | Unreadable]:
     """An equation chain ``a = b = … = v`` into its members; a member that cannot be read is an
-    Unreadable in its place (the others are still checked)."""
+    Unreadable in its place (the others are still checked). ``w \\leftarrow e = v`` is the update
+    of w: its left side is w after step 1."""
     tokens = tokenize(text)
     members: list[list[Token]] = [[]]
     depth = 0
+    arrow = False
     for t in tokens[:-1]:
         if t.kind == "sym" and t.text in "({[":
             depth += 1
         elif t.kind == "sym" and t.text in ")}]":
             depth -= 1
-        if depth == 0 and (t.kind == "sym" and t.text == "=" or t.kind == "cmd" and t.text in ("approx", "equiv")):
+        if depth == 0 and (t.kind == "sym" and t.text == "=" or t.kind == "cmd" and t.text in ("approx", "equiv")
+                           or t.kind == "cmd" and t.text in UPDATE_ARROWS and len(members) == 1):
+            arrow = arrow or t.text in UPDATE_ARROWS
             members.append([])
         else:
             members[-1].append(t)
     out: list[Node | Unreadable] = []
     for member in members:
         try:
-            out.append(parse_tokens(member) if member else Unreadable("empty"))
+            out.append(parse_tokens(member, lexicon) if member else Unreadable("empty"))
         except Unreadable as exc:
             out.append(exc)
+    if arrow:
+        out[0] = replace(out[0], step=out[0].step or 1) if isinstance(out[0], Atom) else \
+            Unreadable("the left of an update arrow is no name")
     return out
 
 
-def parse_tokens(tokens: list[Token]) -> Node:
-    p = _Parser(tokens + [Token("end", "")])
+def parse_tokens(tokens: list[Token], lexicon: Lexicon = PLAIN) -> Node:
+    p = _Parser(tokens + [Token("end", "")], lexicon)
     node = p.expr()
     if p.peek.kind != "end":
         raise Unreadable(f"unexpected '{_show(p.peek)}'")
@@ -111,10 +63,11 @@ def parse_tokens(tokens: list[Token]) -> Node:
 
 
 def parse_atom(text: str) -> Atom | None:
-    """A name as LaTeX (``x_{1}``, ``\\hat{y}``, ``P_+``) as an Atom; None when it is not one."""
+    """A name as LaTeX (``x_{1}``, ``\\hat{y}``, ``P_+``, ``out_{o1}``: one name, so its letters
+    are one word) as an Atom; None when it is not one."""
     try:
         tokens = tokenize(text)
-        p = _Parser(tokens)
+        p = _Parser(tokens, Lexicon(whole=True))
         atom = p.atom()
         return atom if p.peek.kind == "end" else None
     except Unreadable:
@@ -131,8 +84,9 @@ MARKERS = {("cmd", "partial"), ("letter", "d"), ("cmd", "delta"), ("num", "2"), 
 class _Parser:
     """Recursive descent over the tokens; depth-limited, so no input nests it too deeply."""
 
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], lexicon: Lexicon = PLAIN) -> None:
         self.tokens = tokens
+        self.lexicon = lexicon
         self.i = 0
         self.depth = 0
 
@@ -210,7 +164,7 @@ class _Parser:
         if self.at("sym", "{"):
             return self.braced()
         if self.at("num"):
-            return _number(self.take().text)
+            return written_number(self.take().text)
         if self.at("sym", "-"):
             self.take()
             return Op("neg", (self.group_or_single(),))
@@ -242,7 +196,7 @@ class _Parser:
         t = self.peek
         if t.kind == "num":
             self.take()
-            return _number(t.text)
+            return written_number(t.text)
         if t.kind == "sym" and t.text in "([":
             close = ")" if self.take().text == "(" else "]"
             node = self.expr()
@@ -312,7 +266,7 @@ class _Parser:
         self.take()
         num = self.raw_group()
         den = self.raw_group()
-        d = _derivative(num, den)
+        d = _derivative(num, den, self.lexicon)
         if d is not None:
             if d.top is None:  # the operator ∂/∂x applied to what follows
                 return Op("apply", (d, self.power()))
@@ -320,12 +274,16 @@ class _Parser:
         if num and den and num[0] == den[0] == Token("cmd", "partial"):
             raise Unreadable("cannot read the names in ∂" + "".join(t.text for t in num[1:]) + "/∂"
                              + "".join(t.text for t in den[1:]))
-        return Op("/", (parse_tokens(num), parse_tokens(den)))
+        return Op("/", (parse_tokens(num, self.lexicon), parse_tokens(den, self.lexicon)))
 
     def raw_group(self) -> list[Token]:
         """The tokens of one ``{…}`` argument (or of a single token: ``\\frac12``)."""
         if not self.at("sym", "{"):
-            t = self.take()
+            t = self.peek
+            if t.kind == "num" and t.text.isdigit() and len(t.text) > 1:  # \frac12: one digit each
+                self.tokens[self.i] = Token("num", t.text[1:], True)
+                return [Token("num", t.text[0])]
+            self.take()
             if t.kind == "end":
                 raise Unreadable("\\frac needs two arguments")
             return [t]
@@ -413,23 +371,25 @@ class _Parser:
             sub = self.raw_group() if self.at("sym", "{") else [self.take()]
             if sub and sub[0].kind == "sym" and sub[0].text == "-":
                 sub = sub[1:]
-            inner = _only_atom(sub)
+            inner = _only_atom(sub, self.lexicon)
             if inner is not None and inner.base[0].isalpha():
                 return Grad(inner)
             self.i = start
         return self.atom()
 
     def atom(self) -> Atom:
-        """A name: a letter, a Greek letter, a word, an accent on one, with an optional subscript."""
+        """A name: a letter, a word (the longest of the worksheet's that the letters spell), a Greek
+        letter, an accent on one, with an optional subscript and an update mark (``^{+}``)."""
         t = self.take()
         accent = ""
         if t.kind == "cmd" and t.text in ACCENTS:
             accent = {"widehat": "hat", "overline": "bar"}.get(t.text, t.text)
             inner = self.raw_group() if self.at("sym", "{") else [self.take()]
-            sub_parser = _Parser(inner + [Token("end", "")])
-            base_atom = sub_parser.atom()
+            base_atom = _Parser(inner + [Token("end", "")], self.lexicon).atom()
             base, sub0 = base_atom.base, base_atom.sub
-        elif t.kind in ("letter", "word"):
+        elif t.kind == "letter":
+            base, sub0 = self.word(t.text), ""
+        elif t.kind == "word":
             base, sub0 = t.text, ""
         elif t.kind == "sym" and t.text == "{":  # \mathcal{L}: the wrapper is dropped, its group stays
             inner = self.atom()
@@ -439,17 +399,69 @@ class _Parser:
             base, sub0 = t.text, ""
         else:
             raise Unreadable(f"unexpected '{_show(t)}'")
+        step = self.update_mark()
         sub = sub0
         if self.at("sym", "_"):
             self.take()
             if self.at("sym", "{"):
                 sub = _sub_text(self.raw_group())
+            elif self.at("end"):
+                raise Unreadable("a subscript is missing")
             else:
-                s = self.take()
-                if s.kind == "end":
-                    raise Unreadable("a subscript is missing")
-                sub = _sub_text([s])
-        return Atom(base, sub, accent)
+                sub = self.plain_subscript(base + accent)
+        return Atom(base, sub, accent, step or self.update_mark())
+
+    def word(self, first: str) -> str:
+        """The letters glued to ``first`` that spell the longest word of the lexicon (``net``), or
+        ``first`` alone: letters side by side are a product unless they spell a name."""
+        run, j = [first], self.i
+        while self.tokens[j].kind == "letter" and self.tokens[j].glued:
+            run.append(self.tokens[j].text)
+            j += 1
+        taken = next((n for n in range(len(run), 1, -1) if self.lexicon.word("".join(run[:n]))), 1)
+        self.i += taken - 1
+        return "".join(run[:taken])
+
+    def plain_subscript(self, stem: str) -> str:
+        """An unbraced subscript: one token as in LaTeX (``x_1``, ``h_o``; ``h1`` as one, as the
+        tokens split it), or the longest run of glued letters and digits after it that makes a
+        worksheet name with ``stem`` (``E_total``, ``net_h1``)."""
+        first = self.take()
+        if first.kind not in ("letter", "num"):
+            return _sub_text([first])
+        text = first.text + (self.digits() if first.kind == "letter" else "")
+        choices = [(self.i, text)]
+        while self.peek.glued and self.peek.kind in ("letter", "num"):
+            t = self.take()
+            text += t.text + (self.digits() if t.kind == "letter" else "")
+            choices.append((self.i, text))
+        named = [c for c in choices if self.lexicon.key(stem + c[1])]
+        self.i, text = named[-1] if named else choices[0]
+        return text
+
+    def digits(self) -> str:
+        """The digits of a plain ``h1``, which the tokens split as h _ { 1 }: taken, or ""."""
+        window = self.tokens[self.i:self.i + 4]
+        if len(window) == 4 and window[0].glued and [(t.kind, t.text) for t in window[:2]] == [
+                ("sym", "_"), ("sym", "{")] and window[2].kind == "num" and window[3].text == "}":
+            self.i += 4
+            return window[2].text
+        return ""
+
+    def update_mark(self) -> int:
+        """``^{+}``, ``^+``, ``^{(k)}``, ``^{new}`` after a name: the value after update step k (1 for
+        + and new); 0, with nothing taken, for any other superscript (a power)."""
+        if not self.at("sym", "^"):
+            return 0
+        start = self.i
+        self.take()
+        group = self.raw_group() if self.at("sym", "{") else [self.take()]
+        text = "".join(t.text for t in group)
+        step = 1 if text in ("+", "new", "(new)", "(t+1)", "(k+1)") else (
+            int(text[1:-1]) if re.fullmatch(r"\(\d{1,2}\)", text) else 0)
+        if not step:
+            self.i = start
+        return step
 
 
 def _sub_text(tokens: list[Token]) -> str:
@@ -457,28 +469,24 @@ def _sub_text(tokens: list[Token]) -> str:
     return "".join(t.text for t in tokens if not (t.kind == "sym" and t.text in "{}_,"))
 
 
-def _number(text: str) -> Num:
-    return Num(sp.Rational(text))
-
-
-def _derivative(num: list[Token], den: list[Token]) -> Deriv | None:
+def _derivative(num: list[Token], den: list[Token], lexicon: Lexicon) -> Deriv | None:
     """``\\frac{∂A}{∂B}`` (∂ also written d, δ, or OCR's 2 and 6) as a Deriv; None if it is not one."""
     if not num or not den:
         return None
     marker = (num[0].kind, num[0].text)
     if marker not in MARKERS or (den[0].kind, den[0].text) != marker:
         return None
-    bottom = _only_atom(den[1:])
+    bottom = _only_atom(den[1:], lexicon)
     if bottom is None:
         return None
     if len(num) == 1:
         return Deriv(None, bottom) if marker[0] != "num" else None
-    top = _only_atom(num[1:])
+    top = _only_atom(num[1:], lexicon)
     return Deriv(top, bottom) if top is not None else None
 
 
-def _only_atom(tokens: list[Token]) -> Atom | None:
-    p = _Parser(tokens + [Token("end", "")])
+def _only_atom(tokens: list[Token], lexicon: Lexicon) -> Atom | None:
+    p = _Parser(tokens + [Token("end", "")], lexicon)
     try:
         node = p.atom_or_grad()
     except Unreadable:

@@ -1,5 +1,9 @@
 """A checked derivation as the terminal text, the JSON contract, and the Markdown and LaTeX
-reports (their layout lives in templates/check.md.j2 and templates/check.tex.j2)."""
+reports (their layout lives in templates/check.md.j2 and templates/check.tex.j2).
+
+A value is shown as a short decimal, with its exact form beside it only when that is short: a
+nested sigmoid's exact form is hundreds of characters that no reader follows (the JSON keeps it).
+"""
 from __future__ import annotations
 
 import json
@@ -10,17 +14,22 @@ import click
 import sympy as sp
 
 from .judge import CheckReport, ClaimCheck
+from .numeric import short_decimal, shown
 from ..language.evaluate import symbol
 from ..sheets.jsonout import exact
 from ..sheets.printing import SheetPrinter, default_name_latex
 from ..sheets.render import environment, tex_escape
 
 MARKS = {"correct": "✓", "wrong": "✗", "ecf": "ECF", "unreadable": "?", "unknown": "–"}
+LABELS = {"correct": "✓ correct", "wrong": "✗ wrong", "ecf": "ECF", "unreadable": "? unreadable",
+          "unknown": "– unknown"}  # each verdict once: the mark, and the word when the mark is not one
 COLOURS = {"correct": "green", "wrong": "red", "ecf": "yellow", "unreadable": "blue", "unknown": "magenta"}
-# Characters of our own sentences that pdflatex reads only in math.
+
 
 def as_dict(report: CheckReport) -> dict[str, Any]:
-    """The JSON contract: each claim with exact SymPy strings, and the counts."""
+    """The JSON contract: each claim with exact SymPy strings (and decimals beside them), the
+    counts, and the score over the asked quantities."""
+    right, judged = report.asked_score
     return {
         "worksheet": report.worksheet,
         "answer": report.answer,
@@ -28,9 +37,12 @@ def as_dict(report: CheckReport) -> dict[str, Any]:
             "line": c.line, "text": c.text, "quantity": c.quantity,
             "claimed": _exact(c.claimed), "expected": _exact(c.expected),
             "verdict": c.verdict, "diagnosis": c.diagnosis, "steps": list(c.steps),
+            "claimed_decimal": _decimal(c.claimed, report.digits),
+            "expected_decimal": _decimal(c.expected, report.digits), "note": c.note,
         } for c in report.claims],
         "summary": {**{v: report.count(v) for v in MARKS},
                     "score": None if report.score is None else exact(report.score)},
+        "asked": {"quantities": list(report.asked), "judged": judged, "right": right},
     }
 
 
@@ -42,27 +54,28 @@ def to_text(report: CheckReport, colour: bool = False) -> str:
     """One block a claim for the terminal; colour only when asked (a terminal, not a pipe)."""
     out = [f"{report.answer} against {report.worksheet}", ""]
     for c in report.claims:
-        mark = click.style(f"{MARKS[c.verdict]:>3} {c.verdict}", fg=COLOURS[c.verdict], bold=True) if colour \
-            else f"{MARKS[c.verdict]:>3} {c.verdict}"
-        head = f"line {c.line}: {mark}"
+        label = f"{LABELS[c.verdict]:>11}"
+        head = f"line {c.line}: " + (click.style(label, fg=COLOURS[c.verdict], bold=True) if colour else label)
         if c.quantity:
             head += f"  {c.quantity}"
         out.append(head)
         out.append(f"      {c.text}")
         if c.claimed is not None:
-            out.append(f"      claimed {exact(c.claimed)}" + (f", expected {exact(c.expected)}"
-                                                             if c.expected is not None and c.verdict != "correct" else ""))
-        if c.diagnosis:
-            out.append(f"      {c.diagnosis}")
+            out.append(f"      claimed {shown(c.claimed, report.digits)}" + (
+                f", expected {shown(c.expected, report.digits)}"
+                if c.expected is not None and c.verdict != "correct" else ""))
+        out += [f"      {line}" for line in (c.diagnosis, c.note) if line]
         out += [f"      · {s}" for s in c.steps]
     out += ["", summary_line(report)]
     return "\n".join(out) + "\n"
 
 
 def summary_line(report: CheckReport) -> str:
+    """The counts of each verdict, and the score k/n (p %) over the n asked quantities judged."""
     counts = ", ".join(f"{report.count(v)} {v}" for v in MARKS)
-    score = "no claim to score" if report.score is None else \
-        f"score {exact(report.score)} ({round(100 * report.score)} %)"
+    right, judged = report.asked_score
+    score = f"score {right}/{judged} ({(200 * right + judged) // (2 * judged)} %)" if judged else \
+        "no asked quantity to score"
     return f"{counts}; {score}"
 
 
@@ -80,7 +93,11 @@ class Row:
 def to_document(report: CheckReport, fmt: str) -> str:
     """The Markdown or LaTeX report: the writer's own lines, each with its mark and correction."""
     printer = SheetPrinter({symbol(n): default_name_latex(n) for n in _names(report)})
-    rows = [Row(c, MARKS[c.verdict], _latex(printer, c.claimed), _latex(printer, c.expected)) for c in report.claims]
+
+    def latex(value: sp.Expr | None) -> str:
+        return "" if value is None else shown(value, report.digits, printer.doprint, r" \approx ")
+
+    rows = [Row(c, MARKS[c.verdict], latex(c.claimed), latex(c.expected)) for c in report.claims]
     template = environment(None).get_template(f"check.{fmt}.j2")
     return template.render(report=report, rows=rows, summary=summary_line(report), texplain=tex_escape)
 
@@ -94,9 +111,9 @@ def _names(report: CheckReport) -> list[str]:
     return sorted(n for n in found if "/" not in n)
 
 
-def _latex(printer: SheetPrinter, value: sp.Expr | None) -> str:
-    return "" if value is None else printer.doprint(value)
-
-
 def _exact(value: sp.Expr | None) -> str | None:
     return None if value is None else exact(value)
+
+
+def _decimal(value: sp.Expr | None, digits: int) -> str | None:
+    return None if value is None else short_decimal(value, digits)

@@ -2,12 +2,14 @@
 reading it (latexmath.py parses the tokens, tosympy.py builds SymPy from the tree).
 
 Unicode math signs become their LaTeX commands, ``\\text{…}`` and its kin one word, spacing and
-sizing commands nothing; a character outside the grammar is Unreadable here, before parsing.
+sizing commands nothing; a character outside the grammar is Unreadable here, before parsing. A
+number keeps its digits as written (``0.150``, ``4.386e-4``: the last digit is its rounding), and
+each token knows whether a space came before it (``net`` may be a name, ``n e t`` is a product).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_TEXT = 2_000  # characters of one equation chain
 MAX_DIGITS = 100
@@ -20,7 +22,7 @@ class Unreadable(Exception):
 UNICODE = {
     "−": "-", "–": "-", "·": r" \cdot ", "⋅": r" \cdot ", "×": r" \times ", "∂": r" \partial ",
     "÷": "/", "≥": r" \geq ", "≤": r" \leq ", "≈": r" \approx ", "⇒": r" \Rightarrow ", "→": r" \to ",
-    "ŷ": r"\hat{y}", "′": "'", "√": r"\sqrt ", "∗": "*",
+    "ŷ": r"\hat{y}", "′": "'", "√": r"\sqrt ", "∗": "*", "←": r" \leftarrow ",
 }
 GREEK_UNICODE = dict(zip("αβγδεζηθικλμνξπρστυφχψωΔΣΘΛΦΨΩ", (
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
@@ -40,13 +42,21 @@ RELATIONS = {"<": "<", ">": ">", "lt": "<", "gt": ">", "le": "<=", "leq": "<=", 
 
 _UNICODE_TABLE = str.maketrans({**UNICODE, **{g: f" \\{n} " for g, n in GREEK_UNICODE.items()}})
 _TOKEN = re.compile(r"(?P<grad>(?<![A-Za-z\\])g-(?=[A-Za-z\\]))|(?P<cmd>\\(?:[A-Za-z]+\*?|.))|"
-                    r"(?P<num>\d+(?:\.\d+)?)|(?P<letter>[A-Za-z])(?P<digits>\d+(?![.\d]))?|(?P<space>\s+)|(?P<sym>.)", re.S)
+                    r"(?P<num>\d+\.\d+[eE][-+]?\d+|\d*\.\d+|\d+)|"
+                    r"(?P<letter>[A-Za-z])(?P<digits>\d+(?![.\d]))?|(?P<space>\s+)|(?P<sym>.)", re.S)
 
 
 @dataclass(frozen=True)
 class Token:
     kind: str  # cmd, num, letter, word, sym, grad, end
     text: str
+    glued: bool = field(default=False, compare=False)  # no space before it: n e t is not net
+
+
+def scientific(text: str) -> tuple[str, int]:
+    """A number token as its digits and power of ten: ``4.386e-4`` → ("4.386", -4)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    return mantissa, int(exponent or 0)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -55,7 +65,7 @@ def tokenize(text: str) -> list[Token]:
         raise Unreadable(f"longer than {MAX_TEXT} characters")
     text = text.translate(_UNICODE_TABLE)
     out: list[Token] = []
-    pos = 0
+    pos = last = 0  # pos: where reading goes on; last: where the previous token ended
     for m in _TOKEN.finditer(text):
         if m.start() < pos:
             continue
@@ -63,10 +73,12 @@ def tokenize(text: str) -> list[Token]:
         value = m.group()
         if kind == "space":
             continue
+        glued, last = m.start() == last, m.end()
         if kind == "cmd":
             name = value[1:]
             if name in WORD_COMMANDS:
                 body, pos = _group_text(text, m.end())
+                last = pos
                 word = re.sub(r"\\[,;:! ]|\s+", "", body)
                 if word:
                     out.append(Token("letter" if len(word) == 1 and word.isalpha() else "word", word))
@@ -74,7 +86,7 @@ def tokenize(text: str) -> list[Token]:
             if name in ("left", "right", "bigl", "bigr", "Bigl", "Bigr"):
                 rest = text[m.end():].lstrip()
                 if rest.startswith("."):
-                    pos = len(text) - len(rest) + 1
+                    pos = last = len(text) - len(rest) + 1
                 continue
             if name in IGNORED:
                 continue
@@ -83,12 +95,12 @@ def tokenize(text: str) -> list[Token]:
         if kind == "num" and len(value) > MAX_DIGITS:
             raise Unreadable(f"the number {value[:20]}… is too long")
         if kind == "letter" and m.group("digits"):  # plain x1: the digits are a subscript
-            out += [Token("letter", value[0]), Token("sym", "_"), Token("sym", "{"), Token("num", m.group("digits")),
-                    Token("sym", "}")]
+            out += [Token("letter", value[0], glued), Token("sym", "_", True), Token("sym", "{", True),
+                    Token("num", m.group("digits"), True), Token("sym", "}", True)]
             continue
         if kind == "sym" and value not in "+-*/^_()[]{}=,;'&<>|.!":
             raise Unreadable(f"the character '{value}' is not read")
-        out.append(Token(kind, value))
+        out.append(Token(kind, value, glued))
     out.append(Token("end", ""))
     return out
 

@@ -1,5 +1,5 @@
-"""SymPy from the tree of a handwritten derivation's math (latexmath.py), node by node: names and
-derivatives through the caller's resolver, arithmetic through the guarded builders of
+"""SymPy from the tree of a handwritten derivation's math (latexmath.py), node by node: names,
+derivatives and numbers through the caller's resolver, arithmetic through the guarded builders of
 language/ops.py, so no text is evaluated and no power is too large to write.
 """
 from __future__ import annotations
@@ -10,19 +10,18 @@ import sympy as sp
 
 from ..errors import EvaluationError
 from ..language.ops import Sigmoid, build_binary
-from .latexmath import Atom, Cases, Deriv, Grad, Node, Num
+from .tree import Atom, Cases, Deriv, Grad, Node, Num
 from .tokens import Unreadable
 
-Resolve = Callable[[Atom | Deriv | Grad], sp.Expr]
+Resolve = Callable[[Atom | Deriv | Grad | Num], sp.Expr]
 RELOPS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
 
 
 def to_sympy(node: Node, resolve: Resolve) -> sp.Expr:
-    """Build SymPy from the tree; ``resolve`` gives a name's or a derivative's symbol (or raises
-    Unreadable). Arithmetic goes through the guarded builders: no power too large to write."""
-    if isinstance(node, Num):
-        return node.value
-    if isinstance(node, (Atom, Deriv, Grad)):
+    """Build SymPy from the tree; ``resolve`` gives a name's or a derivative's symbol, and a written
+    number's value or the symbol of its rounding (or raises Unreadable). Arithmetic goes through
+    the guarded builders: no power too large to write."""
+    if isinstance(node, (Atom, Deriv, Grad, Num)):
         return resolve(node)
     if isinstance(node, Cases):
         pieces = []
