@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 from functools import partial
 from pathlib import Path
 
+import sympy as sp
+
 from .worksheet import read as W
 from .engine.derive import derive
 from .engine.protocol import Derivation
@@ -17,6 +19,9 @@ from .sheets.render import render
 from .sheets.model import Sheet
 from .sheets.scalar import layout
 from .engine.update import with_updates
+
+REPR_LENGTH = 40  # characters of the loss's exact value in a Solution's one-line repr
+DIGITS = range(1, 31)  # the significant digits a sheet may show, as under decimals: of a worksheet
 
 if TYPE_CHECKING:  # check and variants are imported when used: solve starts without them
     from .check.judge import CheckReport
@@ -55,6 +60,14 @@ class Solution:
         """The solution sheet (or the exercise) compiled with pdflatex."""
         return compile_pdf(self.exercise("tex") if exercise else self.latex())
 
+    def __repr__(self) -> str:
+        """One line (what a terminal, or a saved notebook's plain text, shows instead of the whole
+        sheet): the title, the loss's value and how many gradients were asked."""
+        d = self.derivation
+        loss = f"{d.loss} unspecified" if d.worksheet.loss_unspecified else _short(d.loss, d.forward[d.loss].value)
+        count = len(d.wrt)
+        return f"<Solution {d.worksheet.title!r}: {loss}, {count} gradient{'s' * (count != 1)}>"
+
     def _repr_markdown_(self) -> str:
         return self.markdown()
 
@@ -65,12 +78,12 @@ class Solution:
 
 def solve(source: str | Path | W.Worksheet, notation: str | None = None,
           templates: str | Path | None = None, figure: bool = True, figure_values: bool = False,
-          expand: tuple[str, ...] = ()) -> Solution:
+          expand: tuple[str, ...] = (), numbers: str | None = None, decimals: int | None = None) -> Solution:
     """Solve a worksheet given as a path, as YAML text, or as a loaded Worksheet; ``figure`` draws
     the graph on the sheets, ``figure_values`` writes each value and gradient in it. A worksheet
     with matrices is solved in matrix notation; ``expand`` (``"W[1,2]"``) adds the scalar chain
-    rule of those entries."""
-    ws = worksheet(source)
+    rule of those entries. ``numbers`` and ``decimals`` override the worksheet's keys."""
+    ws = with_numbers(worksheet(source), numbers, decimals)
     templates = str(templates) if templates else None
     if ws.has_matrices:
         from .matrix.expand import expand_entries
@@ -87,6 +100,17 @@ def solve(source: str | Path | W.Worksheet, notation: str | None = None,
     return Solution(d, layout(d, notation, figure, figure_values), templates)
 
 
+def with_numbers(ws: W.Worksheet, numbers: str | None = None, decimals: int | None = None) -> W.Worksheet:
+    """The worksheet with ``numbers:`` (auto, exact, decimal) and ``decimals:`` (significant digits)
+    replaced where given: the one place the command line's --numbers and --decimals act, so that a
+    sheet, its JSON and a class's variants all write numbers alike."""
+    if numbers is not None and numbers not in W.NUMBERS:
+        raise SymbackpropError(f"'{numbers}' is not one of {', '.join(W.NUMBERS)}", "numbers")
+    if decimals is not None and (type(decimals) is not int or decimals not in DIGITS):  # bool is not a count
+        raise SymbackpropError(f"expected a whole number of digits from {DIGITS.start} to {DIGITS[-1]}", "decimals")
+    return replace(ws, numbers=numbers or ws.numbers, decimals=decimals or ws.decimals)
+
+
 def worksheet(source: str | Path | W.Worksheet) -> W.Worksheet:
     """A worksheet given as a path, as YAML text, or already loaded."""
     if isinstance(source, W.Worksheet):
@@ -97,26 +121,43 @@ def worksheet(source: str | Path | W.Worksheet) -> W.Worksheet:
 
 
 def variants(source: str | Path | W.Worksheet, n: int, seed: int, notation: str | None = None,
-             templates: str | Path | None = None) -> list[Solution]:
+             templates: str | Path | None = None, numbers: str | None = None,
+             decimals: int | None = None) -> list[Solution]:
     """Variants 1..n of a worksheet with a ``random:`` block, as ``symbackprop variants --seed SEED``
     draws them (variant k does not depend on n); ``solve`` of the worksheet itself is variant 0."""
     from .classroom.variants import plan, run
 
     job = partial(_variant_solution, notation, str(templates) if templates else None)
-    return run(plan(worksheet(source), seed), [str(i) for i in range(1, n + 1)], job, jobs=1).results
+    ws = with_numbers(worksheet(source), numbers, decimals)
+    return run(plan(ws, seed), [str(i) for i in range(1, n + 1)], job, jobs=1).results
+
+
+def _short(name: str, value: sp.Expr) -> str:
+    """``L = 1/25``; a long exact value as its decimal, ``L ≈ 1.19926``, or cut short."""
+    text = sp.sstr(value)
+    if len(text) <= REPR_LENGTH:
+        return f"{name} = {text}"
+    if value.is_number:
+        return f"{name} ≈ {sp.N(value, 6)}"
+    return f"{name} = {text[:REPR_LENGTH - 1]}…"
 
 
 def _variant_solution(notation: str | None, templates: str | None, v: Variant) -> Solution:
     return Solution(v.derivation, layout(v.derivation, notation), templates)
 
 
-def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str | None = None) -> CheckReport:
+def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str | None = None,
+          tolerance: str | float | int | None = None) -> CheckReport:
     """Check a handwritten derivation against a worksheet: ``answer`` is a path (a Path, read with
     the size and encoding checks) or the Markdown/LaTeX text itself. Every equation chain becomes a
-    claim with a verdict (correct, wrong, ecf, unreadable, unknown) and, when wrong, a diagnosis."""
+    claim with a verdict (correct, wrong, ecf, unreadable, unknown) and, when wrong, a diagnosis.
+    A written decimal is right when it is the right value rounded to its digits; ``tolerance`` (a
+    relative one, "0.01") also accepts every number within that fraction of it."""
     from .check.answer_text import read_answer
     from .check.judge import check_text
+    from .check.numeric import relative_tolerance
 
+    allowed = relative_tolerance(tolerance)
     text = read_answer(answer) if isinstance(answer, Path) else answer
     name = answer_name or (str(answer) if isinstance(answer, Path) else "<answer>")
-    return check_text(derive(worksheet(source)), text, name)
+    return check_text(derive(worksheet(source)), text, name, allowed)

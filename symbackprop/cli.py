@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 import click
 
 from . import __version__
-from .api import Solution, solve as solve_worksheet
+from .api import DIGITS, Solution, solve as solve_worksheet, with_numbers
 from .errors import ExpressionError, LatexError, SymbackpropError
 from .language.expr import exact_number
 from .sheets.pdf import compile_pdf
-from .worksheet.read import load
+from .worksheet.read import NUMBERS, Worksheet, load
 
 if TYPE_CHECKING:
     from sympy import Rational
@@ -88,6 +88,13 @@ def emit_pdf(tex: str, output: str | None) -> None:
     write_atomically(output, pdf)
 
 
+def warn(ws: Worksheet) -> Worksheet:
+    """Print the worksheet's warnings on stderr, one line each (the run goes on); return it."""
+    for caution in ws.warnings:
+        click.echo(f"symbackprop: {caution}", err=True)
+    return ws
+
+
 def emit_document(solution: Solution, document: str, fmt: str, output: str | None) -> None:
     """The solution ``sheet`` or the ``exercise`` in one format, to ``output`` or stdout."""
     if fmt == "pdf":
@@ -104,6 +111,11 @@ def cli() -> None:
 
 FIGURE = click.option("--figure/--no-figure", default=True, show_default=True,
                       help="Draw the computational graph (TikZ in LaTeX and PDF, Mermaid in Markdown).")
+NUMBERS_OPTION = click.option("--numbers", type=click.Choice(NUMBERS),
+                              help="How the sheet writes numbers (overrides the worksheet's numbers:): exactly, "
+                                   "as decimals, or auto, exact while the exact form is short.")
+DECIMALS_OPTION = click.option("--decimals", type=click.IntRange(DIGITS.start, DIGITS[-1]),
+                               help="Significant digits of every decimal the sheet shows (overrides decimals:).")
 
 
 @cli.command(epilog=EXAMPLES)
@@ -118,11 +130,15 @@ FIGURE = click.option("--figure/--no-figure", default=True, show_default=True,
 @click.option("--expand", multiple=True, metavar="NAME[i,j]",
               help="Matrices: write the gradient of this entry (row i, column j, from 1) as a scalar chain rule. "
                    "Repeatable.")
+@NUMBERS_OPTION
+@DECIMALS_OPTION
 def solve(worksheet: str, fmt: str, output: str | None, notation: str | None, templates: str | None,
-          figure: bool, figure_values: bool, expand: tuple[str, ...]) -> None:
+          figure: bool, figure_values: bool, expand: tuple[str, ...], numbers: str | None,
+          decimals: int | None) -> None:
     """Solve WORKSHEET and print its worked solution (in matrix notation when it gives matrices)."""
     solution = solve_worksheet(Path(worksheet), notation=notation, templates=templates, figure=figure,
-                               figure_values=figure_values, expand=expand)
+                               figure_values=figure_values, expand=expand, numbers=numbers, decimals=decimals)
+    warn(solution.derivation.worksheet)
     emit_document(solution, "sheet", fmt, output)
 
 
@@ -134,10 +150,14 @@ def solve(worksheet: str, fmt: str, output: str | None, notation: str | None, te
 @click.option("--notation", type=click.Choice(["leibniz", "upstream"]), help="Override the worksheet's notation.")
 @click.option("--templates", type=click.Path(file_okay=False), help="A folder of templates that override the built-in ones.")
 @FIGURE
+@NUMBERS_OPTION
+@DECIMALS_OPTION
 def exercise(worksheet: str, fmt: str, output: str | None, notation: str | None, templates: str | None,
-             figure: bool) -> None:
+             figure: bool, numbers: str | None, decimals: int | None) -> None:
     """Print WORKSHEET as an exercise: the graph with the given values, what is asked, an empty answer table."""
-    solution = solve_worksheet(Path(worksheet), notation=notation, templates=templates, figure=figure)
+    solution = solve_worksheet(Path(worksheet), notation=notation, templates=templates, figure=figure,
+                               numbers=numbers, decimals=decimals)
+    warn(solution.derivation.worksheet)
     emit_document(solution, "exercise", fmt, output)
 
 
@@ -199,7 +219,8 @@ def percent(text: str) -> Rational:
 @cli.command(epilog=VARIANT_EXAMPLES)
 @click.argument("worksheet", type=click.Path(dir_okay=False))
 @click.option("-n", "count", type=click.IntRange(1, MAX_VARIANTS), help="How many variants: ids 1 to N.")
-@click.option("--roster", type=click.Path(dir_okay=False), help="A CSV file with an id column: a variant per student.")
+@click.option("--roster", type=click.Path(dir_okay=False),
+              help="A CSV file with an id column: a variant per student (name, email: printed on their sheets).")
 @click.option("--seed", type=int, required=True, help="The class's seed: the same seed gives the same variants.")
 @click.option("-o", "--output", type=click.Path(file_okay=False), required=True,
               help="The folder to write (replaced as a whole, never mixed with an earlier run).")
@@ -214,23 +235,25 @@ def percent(text: str) -> Rational:
 @click.option("--templates", type=click.Path(file_okay=False), help="A folder of templates that override the built-in ones.")
 @click.option("-j", "--jobs", type=click.IntRange(0, 64), default=0, show_default=True,
               help="Processes; 0: one per core from 40 variants.")
+@NUMBERS_OPTION
+@DECIMALS_OPTION
 def variants(worksheet: str, count: int | None, roster: str | None, seed: int, output: str, formats: str,
              sheets: str, moodle: bool, qti: bool, ask: str | None, tolerance: str, notation: str | None,
-             templates: str | None, jobs: int) -> None:
+             templates: str | None, jobs: int, numbers: str | None, decimals: int | None) -> None:
     """Write a class's variants of WORKSHEET: for each an exercise and a solution sheet, and the answer key."""
     # The commands beyond solve import their modules when they run, so that solve starts fast.
-    from .classroom.roster import read_roster
+    from .classroom.roster import numbered, read_roster
     from .classroom.folder import FORMATS, SHEETS, Request, write as write_variants
     from .classroom.variants import plan as variant_plan, warnings as variant_warnings
     if (count is None) == (roster is None):
         raise SymbackpropError("give either -n N (variants 1 to N) or --roster FILE (a variant per student)",
                                worksheet)
-    keys = read_roster(roster) if roster else tuple(str(i) for i in range(1, count + 1))
+    students = read_roster(roster) if roster else numbered(count)
     request = Request(names_option(formats, "--format", FORMATS), names_option(sheets, "--sheets", tuple(SHEETS)),
                       templates, notation, moodle, qti, names_option(ask, "--ask"), percent(tolerance))
-    p = variant_plan(load(worksheet), seed)
-    with progress(len(keys)) as bar:
-        result = write_variants(p, keys, roster is None, request, output, jobs, bar)
+    p = variant_plan(with_numbers(warn(load(worksheet)), numbers, decimals), seed)
+    with progress(len(students)) as bar:
+        result = write_variants(p, students, roster is None, request, output, jobs, bar)
     for line in variant_warnings(p, result):
         click.echo(f"symbackprop: {worksheet}: warning: {line}", err=True)
 
@@ -247,7 +270,7 @@ def stress(worksheet: str, count: int, seed: int, output: str | None, jobs: int)
     """Draw many variants of WORKSHEET and report rejections, ranges, kinks and degenerate variants."""
     from .classroom.stress import stress as stress_report
     from .classroom.variants import plan as variant_plan
-    p = variant_plan(load(worksheet), seed)
+    p = variant_plan(warn(load(worksheet)), seed)
     with progress(count) as bar:
         report = stress_report(p, count, jobs, bar)
     emit(report, output)
@@ -259,6 +282,7 @@ Examples:
   symbackprop check worksheets/001_linear_network.yaml notes.md
   symbackprop check worksheets/004_softmax_choose.yaml notes.md --format json -o check.json
   symbackprop check worksheets/000_edge_graph.yaml notes.tex --format md -o marked.md
+  symbackprop check worksheets/005_step_by_step.yaml notes.md --tolerance 0.01
 """
 
 
@@ -268,12 +292,15 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "tex", "json"]), default="text", show_default=True,
               help="Terminal text, Markdown or LaTeX (the lines marked), or JSON.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here (atomically) instead of stdout.")
-def check(worksheet: str, answer: str, fmt: str, output: str | None) -> None:
+@click.option("--tolerance", metavar="R",
+              help="Also accept every number within this relative tolerance of the right value (0.01: 1 %). "
+                   "Default: a decimal is right when it is the right value rounded to its digits.")
+def check(worksheet: str, answer: str, fmt: str, output: str | None, tolerance: str | None) -> None:
     """Check the derivation in ANSWER (Markdown with $$ math, or LaTeX) against WORKSHEET, line by line.
     Exit code 0: every readable claim is right; 1: a mistake was found; 2: bad input."""
     from .api import check as check_answer
     from .check.report import to_document, to_json, to_text
-    report = check_answer(Path(worksheet), Path(answer))
+    report = check_answer(Path(worksheet), Path(answer), tolerance=tolerance)
     if fmt == "json":
         text = to_json(report)
     elif fmt == "text":

@@ -15,7 +15,7 @@ TOOLS = (  # name, the flag that prints its version, what it is for
     ("dvisvgm", "--version", "optional: the TikZ figure as SVG, from a DVI you make yourself"),
     ("kpsewhich", "--version", "finds the TeX packages below"),
 )
-PACKAGES = ("amsmath.sty", "amssymb.sty", "geometry.sty", "lmodern.sty", "tikz.sty", "xcolor.sty")
+PACKAGES = ("amsmath.sty", "amssymb.sty", "geometry.sty", "lmodern.sty", "tabularx.sty", "tikz.sty", "xcolor.sty")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -29,6 +30,20 @@ class SymbackpropError(Exception):
         if self.line is not None:
             place += f":{self.line}"
         return f"{place}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Caution:
+    """Something valid that is probably not what the author meant (a node the loss does not
+    depend on): data that travels with the worksheet, for the caller to show; never fatal."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        place = (self.file or "<input>") + (f":{self.line}" if self.line is not None else "")
+        return f"{place}: warning: {self.message}"
 
 
 class WorksheetError(SymbackpropError):

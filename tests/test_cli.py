@@ -84,7 +84,7 @@ def test_user_mistakes_are_one_line_exit_2(case, tmp_path) -> None:
 
 def test_error_names_the_line(tmp_path) -> None:
     path = tmp_path / "w.yaml"
-    path.write_text("title: x\ngiven:\n  a: 1\nnodes:\n  b: a\n  c: log(a - 1)\n")
+    path.write_text("title: x\ngiven:\n  a: 1\nnodes:\n  b: a\n  c: log(b - 1)\n")
     proc = run_cli("solve", str(path))
     assert proc.stderr.strip() == f"symbackprop: {path}:6: node 'c': log of the non-positive number 0"
 

@@ -26,8 +26,8 @@ def test_exercise_has_no_solution(path) -> None:
         assert "∂L/∂" not in text and "[grad]" not in text  # the figure shows no gradient
         assert text.count(r"\partial") >= len(solution.sheet.answers) or solution.sheet.notation == "upstream"
     md = solution.exercise("md")
-    table = md.split("| Gradient | Your answer |\n|---|---|\n")[1].splitlines()
-    assert table == [f"| ${a.quantity.replace('|', chr(92) + 'vert ')}$ | |" for a in solution.sheet.answers]
+    table = md.split("| Asked | Your answer |\n|---|---|\n")[1].splitlines()
+    assert table == [f"| ${q.replace('|', chr(92) + 'vert ')}$ | |" for q in solution.sheet.asked]
 
 
 def test_exercise_states_the_graph_and_the_given_values() -> None:

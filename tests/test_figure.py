@@ -79,6 +79,33 @@ def test_long_values_are_left_out_or_shown_to_the_asked_decimals() -> None:
     assert r"label={[fwd]above:{$1$}}, label={[grad]below:{$\approx -0.0860$}}] (n0)" in rounded
 
 
+def test_a_long_value_left_out_of_the_mermaid_figure_is_said_to_be_in_the_text() -> None:
+    text = "given: {x: 1, w: 2}\nnodes:\n  p: sigmoid(w*x)*tanh(w - x/3) + 1\n  L: -log(p)\nnumbers: exact\n"
+    md = solve(text, figure_values=True).markdown()
+    assert "```\n\nValues too long to fit in the figure are in the text.\n" in md
+    assert "too long to fit" not in solve(WORKSHEETS / "001_linear_network.yaml", figure_values=True).markdown()
+
+
+def test_mermaid_values_are_written_as_the_sheet_writes_them() -> None:
+    block = MERMAID.search(solve(WORKSHEETS / "004_softmax_choose.yaml", figure_values=True).markdown()).group(1)
+    assert '"s₁ = 2 ln 3<br>∂L/∂s₁ = -1/4"' in block and '"a = 2<br>∂L/∂a = -(ln 3)/4"' in block
+    assert "log(" not in block and "*" not in block
+    block = MERMAID.search(solve(WORKSHEETS / "004_linear_softmax_l2.yaml", figure_values=True).markdown()).group(1)
+    assert '"λ = 1/10<br>∂L/∂λ = ln² 2"' in block and '"L ≈ 1.199<br>∂L/∂L = 1"' in block
+
+
+def test_a_matrix_is_named_by_its_shape_never_as_its_value() -> None:
+    solution = solve(WORKSHEETS / "004_linear_softmax_l2.yaml", figure_values=True)
+    block = MERMAID.search(solution.markdown()).group(1)
+    assert '(["W<br>2×3 matrix"])' in block and '["Z<br>2×3 matrix"]' in block
+    assert "= 2×" not in block and "∂L/∂W" not in block
+    tex = solution.latex()
+    assert r"label={[size]above:{$2 \times 3\ \text{matrix}$}}] (n1)" in tex
+    assert "a matrix is named by its shape, its values are in the text" in tex
+    exercise = MERMAID.search(solution.exercise("md")).group(1)
+    assert '(["W<br>2×3 matrix"])' in exercise and '["Z"]' in exercise  # given matrices only
+
+
 def test_an_unknown_view_is_a_template_mistake(tmp_path) -> None:
     (tmp_path / "sheet.md.j2").write_text("{{ sheet.figure.placed('some') }}\n")
     proc = run_cli("solve", str(WORKSHEETS / "001_linear_network.yaml"), "--templates", str(tmp_path))

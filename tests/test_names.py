@@ -47,6 +47,19 @@ from symbackprop.sheets.printing import default_name_latex
     ("yhat1", r"\hat{y}_{1}"),
     ("abar2", r"\bar{a}_{2}"),
     ("yhat_out", r"\hat{y}_{\mathrm{out}}"),
+    # … and after a Greek letter's name
+    ("alphadot", r"\dot{\alpha}"),
+    ("thetahat", r"\hat{\theta}"),
+    ("lamhat", r"\hat{\lambda}"),
+    ("Thetabar2", r"\bar{\Theta}_{2}"),
+    # an accent word after a longer word, or in a name that is a word, is part of the word
+    ("negdot", r"\mathrm{negdot}"),
+    ("what", r"\mathrm{what}"),
+    ("that", r"\mathrm{that}"),
+    ("wdot", r"\mathrm{wdot}"),
+    ("wdot_1", r"\mathrm{wdot}_{1}"),
+    ("zbarbar", r"\mathrm{zbarbar}"),
+    ("errhat", r"\mathrm{errhat}"),
     # longer words are upright
     ("loss", r"\mathrm{loss}"),
     ("dx", r"\mathrm{dx}"),
@@ -59,7 +72,7 @@ def test_default_name_latex(name: str, latex: str) -> None:
 @pytest.mark.parametrize(("name", "latex"), [
     ("lambda", r"\mathrm{lambda}"),  # only lam, lamda and Lam stand for the letter
     ("hat", r"\mathrm{hat}"),  # an accent word alone has no letter to go on
-    ("yhathat", r"\hat{\mathrm{yhat}}"),  # only the last accent is read
+    ("yhathat", r"\mathrm{yhathat}"),  # an accent after a longer word is part of the word
     ("a1b", r"\mathrm{a1b}"),  # digits inside a word are not a subscript
     ("x__1", "x_{1}"),  # empty parts between underscores are skipped
     ("x_", "x"),

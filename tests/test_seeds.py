@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -86,7 +87,14 @@ def test_json_contract(path) -> None:
     data = json.loads(solve(path).json())
     ws = load(path)
     assert set(data) == {"title", "loss", "forward", "gradients", "symbolic"} | ({"update"} if ws.update else set()) \
-        | ({"shapes"} if ws.has_matrices else set())
+        | ({"shapes"} if ws.has_matrices else set()) | ({"decimals"} if "decimals" in data else set())
+    if "decimals" in data:  # the sheet's decimals of the non-integer values, beside the exact ones
+        decimals = data["decimals"]
+        assert not ws.has_matrices and (ws.numbers != "exact" or ws.decimals)
+        assert set(decimals) == {"forward", "gradients"} | ({"update"} if ws.update else set())
+        assert set(decimals["forward"]) <= set(data["forward"]) and set(decimals["gradients"]) <= set(data["gradients"])
+        for text in list(decimals["forward"].values()) + list(decimals["gradients"].values()):
+            assert re.fullmatch(r"-?\d+(\.\d+)?(e[+-]\d\d+)?", text), text
     assert set(data["symbolic"]) == {"gradients"}
     assert set(data["gradients"]) == set(data["symbolic"]["gradients"])
     assert data["loss"] == ws.loss

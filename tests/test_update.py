@@ -47,7 +47,8 @@ def test_sheet_and_json_show_the_steps() -> None:
 @pytest.mark.parametrize("update, words", [
     ("update:\n  lr: 0.1\n  params: [w1]\n  momentum: 0.9\n", "unknown key 'momentum'"),
     ("update:\n  lr: -0.1\n  params: [w1]\n", "positive number"),
-    ("update:\n  lr: 0.1\n  params: [B1]\n", "update params: undefined name 'B1'"),
+    ("update:\n  lr: 0.1\n  params: [B1]\n", "update params: 'B1' is a node; only given names (the parameters) "
+                                             "can be updated"),
     ("update:\n  lr: 0.1\n  params: [w1]\n  steps: 0\n", "whole number from 1 to 20"),
     ("update:\n  params: [w1]\n", "expected lr"),
 ])

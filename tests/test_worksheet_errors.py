@@ -17,8 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 from symbackprop.engine.derive import derive
+from symbackprop.matrix.derive import derive_matrices
 from symbackprop.errors import EvaluationError, SymbackpropError, WorksheetError
 from symbackprop.worksheet.read import load, loads
 
@@ -68,7 +70,7 @@ NUMBER_ERRORS = (WorksheetError, EvaluationError)
 CASES = [
     # YAML itself
     ("yaml-indentation", GIVEN + "nodes:\n  a: x*w\n   b: a + 1\n", "   b: a + 1", "YAML", "syntax"),
-    ("yaml-tab", GIVEN + "nodes:\n\ta: x*w\n", "\ta: x*w", "YAML", "'\\t'"),
+    ("yaml-tab", GIVEN + "nodes:\n\ta: x*w\n", "\ta: x*w", "tabs cannot indent YAML: use spaces"),
     ("yaml-bad-flow", GIVEN + "nodes:\n  a: [x*w\n  b: a\n", "  b: a", "YAML"),
     ("yaml-not-a-mapping", "- x\n- w\n", "- x", "mapping"),
     ("yaml-empty", "", 1, "mapping"),
@@ -93,7 +95,6 @@ CASES = [
     ("loss-is-given", GIVEN + "nodes:\n  a: x*w\nloss: x\n", "loss: x", "loss", "'x'", "given"),
     ("no-loss", "given:\n  x: 2\n", "given:", "loss"),
     ("bad-name", "given:\n  2x: 2\nnodes:\n  a: w*2\n", "2x", "'2x'", "not a valid name"),
-    ("function-name", "given:\n  exp: 2\nnodes:\n  a: exp*2\n", "exp: 2", "'exp'", "function"),
     # values that are not numbers
     ("value-word", "given:\n  A1: abc\nnodes:\n  a: A1*2\n", "A1: abc", "A1", "not a number"),
     ("value-true", "given:\n  A1: true\nnodes:\n  a: A1*2\n", "A1: true", "A1", "not a number"),
@@ -123,6 +124,28 @@ CASES = [
     ("edge-expression", "given:\n  x: 2\nedges:\n  x -> y: x.real\n", "x.real", "'.real' is not in the language"),
     ("given-expression", "given:\n  x: \"2*y\"\nnodes:\n  a: x\n", "2*y", "not a number", "y"),
     ("python-tag", GIVEN + "nodes:\n  a: !!python/object/apply:os.getcwd []\n", "!!python", "'a'", "expression"),
+    # messages that say what to write instead
+    ("tab-separator", "given:\n  x:\t2\nnodes:\n  a: x\n", "x:\t2", "a tab cannot separate YAML's values: use spaces"),
+    ("undefined-suggests", "given:\n  x1: 2\n  w: 3\nnodes:\n  a: x_1*w\n", "a: x_1*w",
+     "node 'a': undefined name 'x_1'; did you mean 'x1'?"),
+    ("undefined-typo", GIVEN + "nodes:\n  hidden: x*w\n  L: hiden**2\n", "L: hiden", "did you mean 'hidden'?"),
+    ("wrt-suggests", GIVEN + "nodes:\n  a: x*w\nwrt: [W]\n", "wrt: [W]", "wrt: undefined name 'W'; did you mean 'w'?"),
+    ("loss-suggests", GIVEN + "nodes:\n  L1: x*w\nloss: L_1\n", "loss: L_1", "did you mean 'L1'?"),
+    ("keyword-given", "given:\n  lambda: 0.1\n  w: 2\nnodes:\n  L: lambda*w**2\n", "lambda: 0.1",
+     "given: 'lambda' is a Python keyword and cannot be a name: write lam (printed λ)"),
+    ("keyword-node", GIVEN + "nodes:\n  in: x*w\n", "in: x*w", "'in' is a Python keyword", "write in_"),
+    ("keyword-in-expression", GIVEN + "nodes:\n  a: lambda*w**2\n", "lambda*w", "node 'a'",
+     "'lambda' is a Python keyword", "write lam"),
+    ("keyword-constant", GIVEN + "nodes:\n  a: None*w\n", "None*w", "'None' is a Python keyword"),
+    ("decimal-comma-given", "given:\n  x: 1,5\nnodes:\n  a: x*2\n", "x: 1,5",
+     "given x: '1,5' is not a number (use a decimal point: 1.5, not 1,5)"),
+    ("decimal-comma-node", GIVEN + "nodes:\n  a: 0,5*x\n", "0,5*x", "node 'a': use a decimal point: 0.5, not 0,5"),
+    ("decimal-comma-lr", GIVEN + "nodes:\n  a: x*w\nupdate:\n  lr: 0,1\n  params: [w]\n", "lr: 0,1",
+     "update lr: '0,1' is not a number (use a decimal point: 0.1, not 0,1)"),
+    ("stray-comma", GIVEN + "nodes:\n  a: x, w\n", "a: x, w", "a comma separates the arguments of a function"),
+    ("ln-one-argument", GIVEN + "nodes:\n  a: ln(x, 2)\n", "ln(x, 2)", "ln takes 1 argument(s), not 2"),
+    ("two-last-nodes", GIVEN + "nodes:\n  a: x*w\n  b: x + 1\n", "b: x + 1",
+     "no loss: is given, and 2 nodes feed no other node (a and b): name the loss, as in 'loss: a'"),
 ]
 
 
@@ -164,6 +187,24 @@ def test_power_with_a_huge_exponent_errors_fast():
     start = time.monotonic()
     message = assert_refused(text, "a: x**", "10000000000", "too large", kinds=NUMBER_ERRORS)
     assert time.monotonic() - start < 2, message
+
+
+def test_a_function_name_can_name_a_node_that_is_not_called():
+    ws = loads("given:\n  exp: 2\n  x: 1\nnodes:\n  sum: exp(exp) + x\n  mse: sum**2\n")
+    assert ws.loss == "mse"
+    assert derive(ws).gradient("x") == 2 * (sp.exp(2) + 1)
+    matrices = loads("given:\n  Z: [[1, 2]]\n  T: [[0, 1]]\nnodes:\n  mse: mse(Z, T)\n")
+    assert matrices.loss == "mse" and derive_matrices(matrices).gradient("Z") == sp.Matrix([[1, 1]])
+
+
+def test_ln_is_the_natural_log():
+    with_ln, with_log = (derive(loads(f"given: {{x: 3}}\nnodes:\n  L: {f}(x)**2 + {f}(x*x)\n")) for f in ("ln", "log"))
+    assert with_ln.gradient("x") == with_log.gradient("x") == 2 * sp.log(3) / 3 + sp.Rational(2, 3)
+
+
+def test_only_given_names_can_be_updated():
+    text = GIVEN + "nodes:\n  h: x*w\n  L: h**2\nupdate:\n  lr: 0.1\n  params:\n    - w\n    - h\n"
+    assert_refused(text, "    - h", "update params: 'h' is a node; only given names (the parameters) can be updated")
 
 
 # -- depth and size -----------------------------------------------------------------------------------

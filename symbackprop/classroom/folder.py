@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from collections.abc import Callable, Sequence
@@ -24,7 +24,7 @@ from ..errors import SymbackpropError
 from .lms import Item, asked_names, item
 from ..sheets.pdf import compile_pdf
 from ..sheets.render import render
-from .roster import file_name
+from .roster import Student, file_name
 from ..sheets.scalar import layout
 from .variants import Plan, Run, Variant, run
 
@@ -63,9 +63,12 @@ def stems(keys: Sequence[str], numbered: bool) -> dict[str, str]:
     return {k: k.zfill(width) if numbered else file_name(k) for k in keys}
 
 
-def make(folder: Path, request: Request, names: dict[str, str], asked: tuple[str, ...], v: Variant) -> Made:
-    """Write one variant's sheets into ``folder``; return its row, LMS item and LaTeX."""
-    sheet = layout(v.derivation, request.notation)
+def make(folder: Path, request: Request, names: dict[str, str], students: dict[str, Student],
+         asked: tuple[str, ...], v: Variant) -> Made:
+    """Write one variant's sheets into ``folder``, its student's name and email in their headers;
+    return its row, LMS item and LaTeX."""
+    student = students[v.key]
+    sheet = replace(layout(v.derivation, request.notation), student=student.name, email=student.email)
     pdf = "pdf" in request.formats
     texts = {}
     for kind in request.sheets:
@@ -82,16 +85,18 @@ def make(folder: Path, request: Request, names: dict[str, str], asked: tuple[str
     return Made(row(v), lms, {kind: texts[kind, "tex"] for kind in request.sheets} if pdf else {})
 
 
-def write(p: Plan, keys: Sequence[str], numbered: bool, request: Request, target: str | Path, jobs: int = 0,
+def write(p: Plan, students: Sequence[Student], numbered: bool, request: Request, target: str | Path, jobs: int = 0,
           progress: Callable[[int], None] | None = None) -> Run[Made]:
-    """Draw every variant and write the folder ``target`` (replacing an earlier run's)."""
+    """Draw every student's variant and write the folder ``target`` (replacing an earlier run's)."""
     asked = _asked(p, request)
+    keys = [s.id for s in students]
     target = Path(target)
     folder = _fresh(target)
     try:
         for kind in request.sheets:
             (folder / (kind + "s")).mkdir()
-        result = run(p, keys, partial(make, folder, request, stems(keys, numbered), asked), jobs, progress)
+        job = partial(make, folder, request, stems(keys, numbered), {s.id: s for s in students}, asked)
+        result = run(p, keys, job, jobs, progress)
         _finish(p, request, folder, result)
         _replace(folder, target)
     except BaseException:
@@ -130,7 +135,8 @@ def _finish(p: Plan, request: Request, folder: Path, result: Run[Made]) -> None:
 
 def combine(documents: Sequence[str]) -> str:
     """One LaTeX document of several (made by the same template): the first one's preamble, then
-    each one's body on new pages."""
+    each one's body on new pages, numbered from 1 as in its own PDF, so that a printed stack
+    separates into students."""
     bodies = []
     for tex in documents:
         found = _BODY.search(tex)
@@ -138,7 +144,7 @@ def combine(documents: Sequence[str]) -> str:
             raise SymbackpropError("a template's LaTeX has no \\begin{document} … \\end{document} to combine")
         bodies.append(found.group(1).strip("\n"))
     preamble = documents[0][: documents[0].index(r"\begin{document}")]
-    return preamble + "\\begin{document}\n" + "\n\\clearpage\n".join(bodies) + "\n\\end{document}\n"
+    return preamble + "\\begin{document}\n" + "\n\\clearpage\\setcounter{page}{1}\n".join(bodies) + "\n\\end{document}\n"
 
 
 def _fresh(target: Path) -> Path:

@@ -1,23 +1,43 @@
-"""A class roster: a CSV file with an ``id`` column, one student a row, in the file's order."""
+"""A class roster: a CSV file with an ``id`` column, one student a row, in the file's order; the
+optional ``name`` and ``email`` columns are printed in the header of that student's sheets."""
 from __future__ import annotations
 
 import csv
+import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SymbackpropError
 from ..textfile import read_text
 
 MAX_ID = 100  # characters of one id
+MAX_TEXT = 200  # characters of a name or an email (the limit of a worksheet's author:)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def read_roster(path: str | Path) -> tuple[str, ...]:
-    """The student ids of a roster; a missing column, an empty or repeated id is an error with its line."""
+@dataclass(frozen=True)
+class Student:
+    """One row of a roster: the id draws the variant and names its files; the name and the email
+    (raw text, "" when absent) only mark the student's sheets, so they never change the numbers."""
+
+    id: str
+    name: str = ""
+    email: str = ""
+
+
+def numbered(n: int) -> tuple[Student, ...]:
+    """A class without a roster: students 1 … n, with no names."""
+    return tuple(Student(str(i)) for i in range(1, n + 1))
+
+
+def read_roster(path: str | Path) -> tuple[Student, ...]:
+    """The students of a roster; a missing column, an empty or repeated id, or a name or an email
+    longer than MAX_TEXT, is an error with its line."""
     file = str(path)
     text = read_text(path, SymbackpropError, "utf-8-sig")
     try:
-        rows = list(csv.reader(text.splitlines()))
+        rows = list(csv.reader(io.StringIO(text, newline="")))  # a quoted cell keeps its line breaks
     except csv.Error as exc:
         raise SymbackpropError(f"not a CSV file: {exc}", file) from None
     if not rows:
@@ -26,7 +46,9 @@ def read_roster(path: str | Path) -> tuple[str, ...]:
     if "id" not in header:
         raise SymbackpropError("the roster has no 'id' column (the header row names the columns)", file, 1)
     column = header.index("id")
+    extra = {key: header.index(key) for key in ("name", "email") if key in header}
     seen: dict[str, int] = {}
+    students: list[Student] = []
     files: dict[str, str] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -44,9 +66,18 @@ def read_roster(path: str | Path) -> tuple[str, ...]:
                                    f"'{name}'", file, line)
         seen[sid] = line
         files[name.lower()] = sid
-    if not seen:
+        students.append(Student(sid, **{key: _text(row, i, key, file, line) for key, i in extra.items()}))
+    if not students:
         raise SymbackpropError("the roster lists no student", file)
-    return tuple(seen)
+    return tuple(students)
+
+
+def _text(row: list[str], column: int, key: str, file: str, line: int) -> str:
+    """A name or an email as one line: a cell's runs of whitespace (a line break too) become one space."""
+    text = " ".join(row[column].split()) if column < len(row) else ""
+    if len(text) > MAX_TEXT:
+        raise SymbackpropError(f"the {key} is longer than {MAX_TEXT} characters", file, line)
+    return text
 
 
 def file_name(key: str) -> str:

@@ -6,6 +6,7 @@ read exactly from their source text (``0.1`` is 1/10).
 from __future__ import annotations
 
 import ast
+import keyword
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -52,11 +53,22 @@ class Value:
 Expr = Union[Num, Name, Apply, Value]
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
+# Other spellings of a function of the language: the name it stands for and the arities it takes.
+SYNONYMS = {"ln": ("log", (1,))}
 _HINTS = {
     ast.BitXor: "'^' is not a power: write '**'",
     ast.FloorDiv: "'//' is not in the language: write '/'",
     ast.Mod: "'%' is not in the language",
 }
+
+
+def keyword_problem(word: str) -> str | None:
+    """Why a Python keyword cannot be a name (the language is read by Python's parser), with a name
+    that can: ``lam`` for lambda (printed λ), ``in_`` for in (printed "in")."""
+    if not keyword.iskeyword(word):
+        return None
+    instead = "lam (printed λ)" if word == "lambda" else f"{word}_ (printed {word})"
+    return f"'{word}' is a Python keyword and cannot be a name: write {instead}"
 
 
 def exact_number(text: str) -> sp.Rational:
@@ -100,6 +112,10 @@ def syntax_tree(text: str) -> ast.expr:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
+        words = (keyword_problem(w) for w in re.findall(r"[A-Za-z_]\w*", text))
+        problem = next((w for w in words if w), None)
+        if problem:
+            raise ExpressionError(problem) from None
         column = f" at column {exc.offset}" if exc.offset else ""
         raise ExpressionError(f"cannot read '{text.strip()}'{column}: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
@@ -110,7 +126,9 @@ def syntax_tree(text: str) -> ast.expr:
 def _convert(node: ast.AST, source: str) -> Expr:
     if isinstance(node, ast.Constant):
         value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if value is None or isinstance(value, bool):
+            raise ExpressionError(keyword_problem(str(value)) or "")
+        if not isinstance(value, (int, float)):
             kind = "strings" if isinstance(value, str) else type(value).__name__ + " values"
             raise ExpressionError(f"{kind} are not allowed in an expression")
         segment = ast.get_source_segment(source, node) or repr(value)
@@ -132,23 +150,25 @@ def _convert(node: ast.AST, source: str) -> Expr:
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise ExpressionError("only the functions of the language can be called")
-        name = node.func.id
+        name, arities = SYNONYMS.get(node.func.id, (node.func.id, None))
         fn = FUNCTIONS.get(name)
-        arities = fn.arities if fn else MATRIX_ARITIES.get(name)
+        arities = arities or (fn.arities if fn else MATRIX_ARITIES.get(name))
         if fn is None and arities is None:
-            known = ", ".join(sorted([*FUNCTIONS, *MATRIX_ARITIES]))
+            known = ", ".join(sorted([*FUNCTIONS, *MATRIX_ARITIES, *SYNONYMS]))
             raise ExpressionError(f"unknown function '{name}' (known: {known})")
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            raise ExpressionError(f"{name}: only plain arguments are allowed")
+            raise ExpressionError(f"{node.func.id}: only plain arguments are allowed")
         n = len(node.args)
         if (arities is None and n < 2) or (arities is not None and n not in arities):
             wanted = "at least 2" if arities is None else " or ".join(map(str, arities))
-            raise ExpressionError(f"{name} takes {wanted} argument(s), not {n}")
+            raise ExpressionError(f"{node.func.id} takes {wanted} argument(s), not {n}")
         return Apply(name, tuple(_convert(a, source) for a in node.args))
     if isinstance(node, ast.Attribute):
         if node.attr != "T":
             raise ExpressionError(f"'.{node.attr}' is not in the language: only '.T' (the transpose)")
         return Apply("transpose", (_convert(node.value, source),))
+    if isinstance(node, ast.Tuple):
+        raise ExpressionError(_comma_problem(ast.get_source_segment(source, node) or source))
     what = {
         ast.Subscript: "subscripts",
         ast.Lambda: "lambdas",
@@ -163,6 +183,15 @@ def _convert(node: ast.AST, source: str) -> Expr:
         ast.JoinedStr: "strings",
     }.get(type(node), type(node).__name__)
     raise ExpressionError(f"{what} are not allowed in an expression")
+
+
+def _comma_problem(text: str) -> str:
+    """A comma outside a function's brackets: most often a decimal comma, as in ``1,5``."""
+    decimal = re.search(r"\d+,\d+", text)
+    if decimal:
+        number = decimal.group(0)
+        return f"use a decimal point: {number.replace(',', '.')}, not {number}"
+    return "a comma separates the arguments of a function, as in max(a, b); here there is no function"
 
 
 def names(expr: Expr) -> list[str]:

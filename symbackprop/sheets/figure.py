@@ -18,6 +18,7 @@ from ..engine.protocol import Derivation
 from ..errors import SymbackpropError
 from .graphlayout import Box, draw
 from .linebreak import visual_length
+from .plaintext import plain
 
 MAX_NODES = 60  # a larger graph is not drawn: no page shows it readably
 MAX_NUMBER = 14  # visible characters of a value or gradient in the figure; a longer one is left out
@@ -37,7 +38,8 @@ LABEL_SEP = 0.1  # an edge label's inner space, left and right together
 @dataclass(frozen=True)
 class FigureNode:
     """One name of the graph: ``tex`` and ``text`` label it in LaTeX and in plain text; ``value`` and
-    ``grad`` (LaTeX) and their plain forms are empty unless a number; ``given``: the worksheet gives it."""
+    ``grad`` (LaTeX) and their plain forms are empty unless a number; ``shape`` (``2×3``) is a
+    matrix's, which the figure names instead of its values; ``given``: the worksheet gives it."""
 
     id: str
     name: str
@@ -49,6 +51,7 @@ class FigureNode:
     grad: str
     grad_text: str
     given: bool
+    shape: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class PlacedNode:
     y: float
     above: str  # LaTeX written above the node, or ""
     below: str
+    above_style: str = "fwd"  # its TikZ style: fwd (a forward value), or size (a matrix's shape)
 
 
 @dataclass(frozen=True)
@@ -111,13 +115,21 @@ class Figure:
         """The solution's view: every value and gradient, or names only."""
         return "all" if self.values else "none"
 
+    @property
+    def shapes(self) -> bool:
+        """Some node is a matrix, named by its shape in a view with values."""
+        return any(n.shape for n in self.nodes)
+
     def text_labels(self, show: str) -> tuple[tuple[FigureNode, tuple[str, ...]], ...]:
         """Each node's plain-text label in one view, as lines: its name (= its value), then
-        ∂L/∂name = its gradient."""
+        ∂L/∂name = its gradient; a matrix's name, then its shape ("2×3 matrix")."""
         out = []
         for n in self.nodes:
             above, below = _notes(n, show)
-            lines = [n.text + (_relation(n.value_text) if above else "")]
+            if n.shape:
+                lines = [n.text] + ([n.shape + " matrix"] if above else [])
+            else:
+                lines = [n.text + (_relation(n.value_text) if above else "")]
             if below:
                 lines.append(f"∂{self.loss_text}/∂{n.text}" + _relation(n.grad_text))
             out.append((n, tuple(lines)))
@@ -132,7 +144,8 @@ class Figure:
         drawing = draw([n.id for n in self.nodes], [(e.tail, e.head) for e in self.edges], boxes, labels)
         by_id = {n.id: n for n in self.nodes}
         return Placement(
-            nodes=tuple(PlacedNode(n, *drawing.at[n.id], *notes[n.id]) for n in self.nodes),
+            nodes=tuple(PlacedNode(n, *drawing.at[n.id], *notes[n.id], "size" if n.shape else "fwd")
+                        for n in self.nodes),
             ghosts=tuple(PlacedGhost(g, by_id[n], *drawing.at[g]) for g, n in drawing.ghosts),
             edges=tuple(PlacedEdge(e, *rest) for e, *rest in zip(self.edges, drawing.sources, drawing.bends, drawing.labels)),
         )
@@ -155,12 +168,19 @@ def build(d: Derivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str]
     nodes = []
     clipped = False
     for n in graph.order:
-        shown = [_number(v, tex, approx) for v in (d.forward[n].value, d.gradient(n))]
-        clipped = clipped or ("", "") in shown
-        (value, value_text), (grad, grad_text) = (s or ("", "") for s in shown)
+        value = d.forward[n].value
+        if isinstance(value, sp.MatrixBase):  # its shape, which no one could take for its value
+            shape = f"{value.rows}×{value.cols}"
+            tex_shape = rf"{value.rows} \times {value.cols}\ \text{{matrix}}"
+            shown = [(tex_shape, shape), None]
+        else:
+            shape = ""
+            shown = [_number(v, tex, approx) for v in (value, d.gradient(n))]
+            clipped = clipped or ("", "") in shown
+        (value_tex, value_text), (grad, grad_text) = (s or ("", "") for s in shown)
         role = "loss" if n == d.loss else "given" if graph.nodes[n].kind == "given" else "node"
-        nodes.append(FigureNode(ids[n], n, role, names[n], plain_name(names[n], n), value, value_text,
-                                grad, grad_text, n in given))
+        nodes.append(FigureNode(ids[n], n, role, names[n], plain_name(names[n], n), value_tex, value_text,
+                                grad, grad_text, n in given, shape))
     edges = tuple(
         FigureEdge(ids[p], ids[c], edge_labels.get((p, c), ""), _safe(stated.get((p, c), "")))
         for c in graph.order for p in dict.fromkeys(graph.nodes[c].parents)
@@ -171,15 +191,13 @@ def build(d: Derivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str]
 def _number(value: sp.Expr, tex: Callable[[sp.Expr], str],
             approx: Callable[[sp.Expr], str]) -> tuple[str, str] | None:
     """A number as the figure writes it, in LaTeX and in plain text: ("", "") if too long to fit,
-    None if the value is not a number; a matrix as its shape."""
-    if isinstance(value, sp.MatrixBase):
-        return rf"{value.rows} \times {value.cols}", f"{value.rows}×{value.cols}"
+    None if the value is not a number."""
     if not value.is_number:
         return None
     exact = tex(value)
     if _visible(exact) <= MAX_NUMBER:
         decimal = _DECIMAL.fullmatch(exact)  # the sheet writes this value as a decimal
-        return exact, (("≈ " if decimal.group(1) else "") + decimal.group(2) if decimal else _plain(value))
+        return exact, (("≈ " if decimal.group(1) else "") + decimal.group(2) if decimal else _safe(plain(value)))
     decimal = approx(value)
     return (r"\approx " + decimal, "≈ " + decimal) if decimal else ("", "")
 
@@ -252,10 +270,6 @@ def _relation(text: str) -> str:
 
 
 _DECIMAL = re.compile(r"(\\approx )?(-?\d+(?:\.\d+)?)")
-
-
-def _plain(value: sp.Expr) -> str:
-    return _safe(sp.sstr(value, order=None))
 
 
 def _safe(text: str) -> str:

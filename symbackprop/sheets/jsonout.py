@@ -1,4 +1,5 @@
-"""The JSON result (a public contract): exact SymPy strings for every value."""
+"""The JSON result (a public contract): exact SymPy strings for every value, and beside them the
+decimals the sheet shows, so that a reader of the JSON gets the figures a course prints."""
 from __future__ import annotations
 
 import functools
@@ -11,6 +12,7 @@ from ..engine.protocol import Derivation
 from ..language.ops import Sigmoid
 from ..matrix.mexpr import MExpr
 from .matprint import formula_text
+from .numbers import NumberStyle, rounded, terminating
 from .printing import ExactStrPrinter
 
 _STR = ExactStrPrinter()
@@ -39,10 +41,15 @@ def gradient_names(d: Derivation) -> list[str]:
     return names
 
 
+def forward_names(d: Derivation) -> list[str]:
+    """Every given name and node with a value, in the graph's order."""
+    return [n for n in d.graph.order if d.graph.nodes[n].kind in ("given", "node")]
+
+
 def forward_values(d: Derivation) -> dict[str, Any]:
     """Every given name and node with a value, as exact strings (lists of rows for a matrix)."""
     forward = d.forward
-    return {n: value_json(forward[n].value) for n in d.graph.order if d.graph.nodes[n].kind in ("given", "node")}
+    return {n: value_json(forward[n].value) for n in forward_names(d)}
 
 
 def gradient_values(d: Derivation) -> dict[str, Any]:
@@ -71,6 +78,38 @@ def _bare(text: str) -> str:
     return text[1:-1] if text.startswith("(") else text
 
 
+@functools.lru_cache(maxsize=4096)
+def decimal_text(value: sp.Expr, digits: int) -> str:
+    """A number as the sheet's decimals write it: a terminating decimal exactly (0.3775), any other
+    value correctly rounded to ``digits`` significant digits (0.298371109, 4.386e-05); cached, as
+    ``exact`` is, because a nested value takes SymPy's evalf seconds and as_dict, json and a
+    class's variants ask again."""
+    return (terminating(value) or rounded(value, digits)).text()
+
+
+def decimal_values(d: Derivation) -> dict[str, Any] | None:
+    """The decimals of every value that is a number but not an integer, under the keys of the exact
+    values (``forward``, ``gradients``, ``update``), when the sheet shows decimals: in a ``numbers:``
+    mode other than exact, or with ``decimals:`` set. None when there is no such value, and for a
+    worksheet with matrices, whose sheet writes its own approximations entry by entry."""
+    ws = d.worksheet
+    style = NumberStyle.of(ws)
+    if ws.has_matrices or (style.mode == "exact" and not ws.decimals):
+        return None
+
+    def shown(values: dict[str, sp.Expr]) -> dict[str, str]:
+        return {n: decimal_text(v, style.digits) for n, v in values.items() if v.is_number and not v.is_Integer}
+
+    forward = d.forward
+    out: dict[str, Any] = {"forward": shown({n: forward[n].value for n in forward_names(d)}),
+                           "gradients": shown({n: d.gradient(n) for n in gradient_names(d)})}
+    if d.updates:
+        out["update"] = [{"step": u.number, "params": shown({p.name: p.after for p in u.params}),
+                          **shown({"loss": u.loss_after})} for u in d.updates]
+    some = out["forward"] or out["gradients"] or any(u["params"] or "loss" in u for u in out.get("update", ()))
+    return out if some else None
+
+
 def as_dict(d: Derivation) -> dict[str, Any]:
     out = {
         "title": d.worksheet.title,
@@ -84,6 +123,9 @@ def as_dict(d: Derivation) -> dict[str, Any]:
     if d.updates:  # update: steps, in order: each parameter's new value and the loss after
         out["update"] = [{"step": u.number, "params": {p.name: value_json(p.after) for p in u.params},
                           "loss": exact(u.loss_after)} for u in d.updates]
+    decimals = decimal_values(d)
+    if decimals is not None:  # the decimals the sheet shows, beside the exact values
+        out["decimals"] = decimals
     return out
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import sympy as sp
+
 from ..worksheet.read import Worksheet
 from .figure import Figure
 
@@ -44,6 +46,17 @@ class UpdateSection:
 
 
 @dataclass(frozen=True)
+class Descent:
+    """What an exercise asks of ``update:``: a student takes the steps by hand, so the question
+    states the learning rate and the parameters, and the table asks each one after the last step."""
+
+    eta: str
+    steps: int
+    params: tuple[str, ...]  # the parameters' LaTeX names
+    asked: tuple[str, ...]  # each parameter after the last step, w_{1}^{(k)}, as the solution writes it
+
+
+@dataclass(frozen=True)
 class Answer:
     """One asked gradient: for a table (quantity, value, approx) or a display (equation)."""
 
@@ -52,11 +65,21 @@ class Answer:
     approx: str
     equation: Equation
 
+    @property
+    def display(self) -> Equation:
+        """The answer as a displayed equation. A gradient that stays a symbol (∂L/∂ŷ of an
+        unspecified loss) is its own value, which the line breaker drops as a repetition of the
+        left side: it is written out here, as the table of the Markdown sheet writes it."""
+        if self.value != self.quantity:
+            return self.equation
+        return Equation(self.quantity, (f"{self.quantity} &= {self.value}",), "the loss is not specified")
+
 
 @dataclass(frozen=True)
 class Sheet:
-    """Everything a template needs; ``title``, ``description``, ``course``, ``author`` and ``date``
-    are the user's raw text. ``definitions`` state the graph (for an exercise); ``figure`` draws it."""
+    """Everything a template needs; ``title``, ``description``, ``course``, ``author``, ``date``,
+    ``student`` and ``email`` are the user's raw text. ``definitions`` state the graph and
+    ``descent`` the update question (for an exercise); ``figure`` draws it."""
 
     title: str
     description: str
@@ -79,12 +102,29 @@ class Sheet:
     given_columns: int = 4  # given values set on one line
     matrices: bool = False  # in matrix notation: answers as displayed equations, not a table
     expanded: tuple[Block, ...] = ()  # entries written out in scalars (solve --expand)
+    descent: Descent | None = None  # with update:
+    student: str = ""  # a class roster's name of the student whose variant this is
+    email: str = ""  # and their email
+
+    @property
+    def asked(self) -> tuple[str, ...]:
+        """Every quantity an exercise asks, a row of its answer table each: the gradients, then
+        the parameters after gradient descent."""
+        return tuple(a.quantity for a in self.answers) + (self.descent.asked if self.descent else ())
+
+
+class Printer(Protocol):
+    """A layout's LaTeX printer of numbers and expressions."""
+
+    def doprint(self, expr: sp.Expr) -> str: ...
 
 
 class Sections(Protocol):
     """What a layout (scalar or matrix) gives for each section of a sheet."""
 
     loss_tex: str
+    names: dict[str, str]
+    printer: Printer
 
     def given(self) -> tuple[str, ...]: ...
     def symbolic(self) -> tuple[str, ...]: ...
@@ -120,5 +160,15 @@ def assemble(lay: Sections, ws: Worksheet, notation: str | None, figure: bool, f
         definitions=lay.definitions(),
         figure=lay.figure(figure_values) if figure else None,
         updates=lay.updates(),
+        descent=descent(lay, ws),
         **extra,
     )
+
+
+def descent(lay: Sections, ws: Worksheet) -> Descent | None:
+    """The update question of an exercise, in the layout's names and numbers (None without ``update:``)."""
+    u = ws.update
+    if u is None:
+        return None
+    params = tuple(lay.names[n] for n in u.params)
+    return Descent(lay.printer.doprint(u.lr), u.steps, params, tuple(f"{n}^{{({u.steps})}}" for n in params))

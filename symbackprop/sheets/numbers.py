@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy as sp
+from mpmath.libmp import to_digits_exp
 
 from ..worksheet.read import Given, Worksheet
 
@@ -67,13 +68,17 @@ class Decimal:
 
 
 def rounded(value: sp.Expr, digits: int) -> Decimal:
-    """The exact value rounded to ``digits`` significant digits (half to even)."""
-    if value.is_Rational:
-        x = Fraction(int(value.p), int(value.q))
-        exact = True
-    else:
-        x = Fraction(str(sp.Rational(value.evalf(digits + GUARD))))
-        exact = False
+    """The exact value rounded to ``digits`` significant digits (half to even for a rational; an
+    irrational value, computed to GUARD more digits, cannot sit on a tie)."""
+    if not value.is_Rational:
+        sign, text, e = to_digits_exp(value.evalf(digits + GUARD)._mpf_, digits + GUARD)
+        if text.strip("0") == "":
+            return Decimal("0", 0, False, False)
+        n = int(text[:digits]) + (text[digits] >= "5")
+        if n >= 10 ** digits:  # 9.9996 → 10.00
+            n, e = n // 10, e + 1
+        return Decimal(str(n), e, sign == "-", True)
+    x = Fraction(int(value.p), int(value.q))
     if x == 0:
         return Decimal("0", 0, False, False)
     negative, x = x < 0, abs(x)
@@ -82,8 +87,7 @@ def rounded(value: sp.Expr, digits: int) -> Decimal:
     if n >= 10 ** digits:  # 9.9996 → 10.00
         e += 1
         n = round(x * Fraction(10) ** (digits - 1 - e))
-    is_exact = exact and Fraction(n) * Fraction(10) ** (e - digits + 1) == x
-    return Decimal(str(n), e, negative, not is_exact)
+    return Decimal(str(n), e, negative, Fraction(n) * Fraction(10) ** (e - digits + 1) != x)
 
 
 def terminating(value: sp.Expr) -> Decimal | None:
@@ -97,7 +101,7 @@ def terminating(value: sp.Expr) -> Decimal | None:
     if q != 1:
         return None
     d = rounded(value, TERMINATING)
-    return Decimal(d.digits.rstrip("0") or "0", d.exponent, d.negative, False)
+    return None if d.rounded else Decimal(d.digits.rstrip("0") or "0", d.exponent, d.negative, False)
 
 
 def decimal_of(value: sp.Expr, digits: int) -> Decimal:
@@ -107,8 +111,9 @@ def decimal_of(value: sp.Expr, digits: int) -> Decimal:
 
 
 def _exponent(x: Fraction) -> int:
-    """The power of ten of the first significant digit of x > 0."""
-    e = len(str(x.numerator)) - len(str(x.denominator))
+    """The power of ten of the first significant digit of x > 0 (from bit lengths: a numerator of
+    thousands of digits is never written out)."""
+    e = int((x.numerator.bit_length() - x.denominator.bit_length()) * 0.30103)
     while Fraction(10) ** e > x:
         e -= 1
     while Fraction(10) ** (e + 1) <= x:

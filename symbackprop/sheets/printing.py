@@ -27,6 +27,9 @@ GREEK = {
 }
 ALIASES = {"lam": r"\lambda", "lamda": r"\lambda", "Lam": r"\Lambda"}
 ACCENTS = ("hat", "bar", "tilde", "dot", "vec")
+# Names that read as words, not as a letter with an accent: `what`, `that`, `chat`, and `wdot`,
+# which a course writes for w·x, the dot product.
+PLAIN_WORDS = frozenset({"what", "that", "chat", "wdot"})
 
 # Precedences of the tree printer.
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 40
@@ -83,17 +86,27 @@ def _word(word: str) -> str:
     return r"\mathrm{" + word + "}"
 
 
+def _accented(word: str) -> tuple[str, str] | None:
+    """``yhat`` → (y, hat): an accent word after one letter or a Greek letter's name (``alphadot``).
+    After a longer word (``negdot``), or in a name that reads as a word (``what``), it is part of
+    the word: a course that writes ``negdot`` means no dotted "neg"."""
+    if word in PLAIN_WORDS:
+        return None
+    for accent in ACCENTS:
+        base = word.removesuffix(accent)
+        if base != word and (len(base) == 1 and base.isalpha() or base in GREEK or base in ALIASES):
+            return base, accent
+    return None
+
+
 def default_name_latex(name: str) -> str:
-    """``x1`` → x_{1}, ``w11`` → w_{11}, ``alpha`` → \\alpha, ``yhat`` → \\hat{y}, ``z_out`` → z_{\\mathrm{out}}."""
+    """``x1`` → x_{1}, ``w11`` → w_{11}, ``alpha`` → \\alpha, ``yhat`` → \\hat{y}, ``z_out`` → z_{\\mathrm{out}};
+    ``negdot`` → \\mathrm{negdot}."""
     head, *subs = name.split("_")
     m = re.match(r"^([A-Za-z]+?)(\d+)$", head)
     base, digits = (m.group(1), m.group(2)) if m else (head, "")
-    accent = next((a for a in ACCENTS if base.endswith(a) and len(base) > len(a)), None)
-    if accent:
-        base = base[: -len(accent)]
-    tex = _word(base)
-    if accent:
-        tex = "\\" + accent + "{" + tex + "}"
+    accented = _accented(base)
+    tex = "\\" + accented[1] + "{" + _word(accented[0]) + "}" if accented else _word(base)
     sub = [digits] if digits else []
     sub += [_word(s) for s in subs if s]
     return tex + ("_{" + ",".join(sub) + "}" if sub else "")

@@ -1,7 +1,6 @@
 """Reading and validating a worksheet file into a frozen Worksheet (the public format)."""
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,10 +8,11 @@ from pathlib import Path
 import sympy as sp
 
 from ..language import expr as E
-from ..errors import ExpressionError, SymbackpropError, WorksheetError
+from ..errors import Caution, ExpressionError, SymbackpropError, WorksheetError
 from ..language.evaluate import evaluate
 from .require import Constraint, read_require
-from ..language.ops import FUNCTIONS, MATRIX_ARITIES, Conventions
+from ..language.ops import Conventions
+from .names import closest, name_problem, read_loss, undefined, unreached
 from .random_spec import Draw, read_random
 from ..textfile import read_text
 from .yamlread import Map, Scalar, Seq, YNode, read_yaml
@@ -25,7 +25,6 @@ MAX_ENTRIES = 10_000  # entries of one given matrix
 NOTATIONS = ("leibniz", "upstream")
 NUMBERS = ("auto", "exact", "decimal")  # how a sheet writes numbers (sheets/numbers.py)
 PAPERS = ("a4", "letter")
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 EDGE_RE = re.compile(r"^\s*([^\s>-]*)\s*->\s*([^\s>-]*)\s*$")
 # TeX primitives and commands that read or write files, run programs or redefine the language;
 # every pdfTeX primitive (\pdfobj file{…} embeds any file in the PDF, paranoid mode or not).
@@ -108,6 +107,7 @@ class Worksheet:
     require: tuple[Constraint, ...] = ()  # the conditions a variant meets (require:)
     aliases: tuple[tuple[str, str], ...] = ()  # written name -> worksheet name, for `check` (aliases:)
     update: Update | None = None  # gradient-descent steps after the backward pass (update:)
+    warnings: tuple[Caution, ...] = ()  # valid, but probably not meant: a node the loss does not depend on
 
     @property
     def loss_unspecified(self) -> bool:
@@ -168,7 +168,7 @@ class _Reader:
     def read(self, root: Map) -> Worksheet:
         for key, line, _ in root.entries:
             if key not in KEYS:
-                hint = _closest(key, KEYS)
+                hint = closest(key, KEYS)
                 raise self.fail(f"unknown key '{key}'" + (f" (did you mean '{hint}'?)" if hint else "")
                                 + f"; known keys: {', '.join(KEYS)}", line)
         given = self.given(root.get("given"))
@@ -189,16 +189,16 @@ class _Reader:
         for n in nodes:
             for ref in E.names(n.expr):
                 if ref not in known:
-                    raise self.fail(f"node '{n.name}': undefined name '{ref}' (give it under given:, "
-                                    "with no value to keep it symbolic)", n.line)
+                    raise self.fail(f"node '{n.name}': " + undefined(ref, known, " (give it under given:, "
+                                    "with no value to keep it symbolic)"), n.line)
         for e in edges:
             for ref in E.names(e.expr):
                 if ref not in defined:
-                    raise self.fail(f"edge {e.tail} -> {e.head}: undefined name '{ref}'", e.line)
+                    raise self.fail(f"edge {e.tail} -> {e.head}: " + undefined(ref, defined), e.line)
         matrices = [g for g in given if isinstance(g.value, sp.MatrixBase)]
         if matrices:
             self.matrix_limits(root, matrices[0])
-        loss, loss_of = self.loss(root.get("loss"), root, nodes, edges, given)
+        loss, loss_of = read_loss(root.get("loss"), root, nodes, edges, {g.name for g in given}, self)
         all_names = known | ({loss} if loss_of else set())
         wrt = self.names_list(root.get("wrt"), "wrt", all_names)
         return Worksheet(
@@ -223,7 +223,8 @@ class _Reader:
             random=read_random(root.get("random"), self, {g.name: g.value for g in given}),
             require=read_require(root.get("require"), self, all_names),
             aliases=self.aliases(root.get("aliases"), all_names),
-            update=self.update(root.get("update"), given, bool(loss_of)),
+            update=self.update(root.get("update"), given, known - {g.name for g in given}, bool(loss_of)),
+            warnings=unreached(nodes, edges, loss, loss_of, {g.name for g in given}, self.file),
         )
 
     def matrix_limits(self, root: Map, first: Given) -> None:
@@ -272,11 +273,9 @@ class _Reader:
         return node
 
     def name(self, name: str, line: int, where: str) -> str:
-        if not NAME_RE.match(name):
-            raise self.fail(f"{where}: '{name}' is not a valid name (letters, digits and _, "
-                            "starting with a letter)", line)
-        if name in FUNCTIONS or name in MATRIX_ARITIES:
-            raise self.fail(f"{where}: '{name}' is the name of a function", line)
+        problem = name_problem(name)
+        if problem:
+            raise self.fail(f"{where}: {problem}", line)
         return name
 
     def number(self, node: YNode, where: str) -> sp.Expr | None:
@@ -377,35 +376,6 @@ class _Reader:
             out.append(EdgeDef(tail, head, tree, text, line))
         return tuple(out)
 
-    def loss(self, node: YNode | None, root: Map, nodes: tuple[NodeDef, ...], edges: tuple[EdgeDef, ...],
-             given: tuple[Given, ...]) -> tuple[str, tuple[str, ...]]:
-        computed = [n.name for n in nodes] + [e.head for e in edges]
-        given_names = {g.name for g in given}
-        if node is None:
-            if nodes:
-                return nodes[-1].name, ()
-            sinks = [h for h in dict.fromkeys(e.head for e in edges) if h not in {e.tail for e in edges}]
-            if len(sinks) == 1:
-                return sinks[0], ()
-            raise self.fail("loss: no loss is named, and the graph has no single last node", root.line)
-        if isinstance(node, Map):
-            for key, line, _ in node.entries:
-                if key not in ("name", "of"):
-                    raise self.fail(f"loss: unknown key '{key}' (known: name, of)", line)
-            name = self.name(self.text(node.get("name"), "loss name", "L"), node.line, "loss")
-            of = node.get("of")
-            if of is None:
-                raise self.fail("loss: an unspecified loss needs 'of:', the node(s) it is a function of", node.line)
-            of_names = self.names_list(of, "loss of", set(computed) | given_names) or ()
-            if name in computed or name in given_names:
-                raise self.fail(f"loss: '{name}' is already a name of the graph", node.line)
-            return name, of_names
-        name = self.text(node, "loss", "")
-        if name not in computed:
-            what = "a given number" if name in given_names else "not defined"
-            raise self.fail(f"loss: '{name}' is not a node of the graph ({what})", node.line)
-        return name, ()
-
     def names_list(self, node: YNode | None, key: str, known: set[str]) -> tuple[str, ...] | None:
         if node is None:
             return None
@@ -415,7 +385,7 @@ class _Reader:
             if not isinstance(item, Scalar) or item.kind == "null":
                 raise self.fail(f"{key}: expected a name", item.line)
             if item.text not in known:
-                raise self.fail(f"{key}: undefined name '{item.text}'", item.line)
+                raise self.fail(f"{key}: " + undefined(item.text, known), item.line)
             if item.text not in out:
                 out.append(item.text)
         return tuple(out)
@@ -424,7 +394,7 @@ class _Reader:
         out = []
         for key, line, value in self.mapping(node, "symbols").entries:
             if key not in known:
-                raise self.fail(f"symbols: undefined name '{key}'", line)
+                raise self.fail("symbols: " + undefined(key, known), line)
             text = self.text(value, f"symbols {key}", "")
             out.append((key, check_tex(text, self.file, value.line, f"symbols {key}")))
         return tuple(out)
@@ -435,7 +405,7 @@ class _Reader:
         for key, line, value in self.mapping(node, "aliases").entries:
             target = self.text(value, f"aliases {key}", "")
             if target not in known:
-                hint = _closest(target, tuple(sorted(known)))
+                hint = closest(target, known)
                 raise self.fail(f"aliases: '{key}' stands for '{target}', which is no name of the worksheet"
                                 + (f" (did you mean '{hint}'?)" if hint else ""), value.line)
             if not key.strip() or len(key) > 100:
@@ -443,7 +413,9 @@ class _Reader:
             out.append((key, target))
         return tuple(out)
 
-    def update(self, node: YNode | None, given: tuple[Given, ...], loss_unspecified: bool) -> Update | None:
+    def update(self, node: YNode | None, given: tuple[Given, ...], computed: set[str],
+               loss_unspecified: bool) -> Update | None:
+        """``update:``; ``computed`` are the graph's nodes, which a step cannot set."""
         if node is None:
             return None
         entries = self.mapping(node, "update")
@@ -461,6 +433,11 @@ class _Reader:
         lr = self.number(lr_node, "update lr")
         if lr is None or not lr.is_positive:
             raise self.fail("update lr: expected a positive number", lr_node.line)
+        items = params_node.items if isinstance(params_node, Seq) else (params_node,)
+        for item in items:
+            if isinstance(item, Scalar) and item.text in computed:
+                raise self.fail(f"update params: '{item.text}' is a node; only given names (the parameters) "
+                                "can be updated", item.line)
         params = self.names_list(params_node, "update params", {g.name for g in given}) or ()
         steps = 1
         if steps_node is not None:
@@ -485,8 +462,3 @@ class _Reader:
         if value is None or not value.is_Rational or not 0 <= value <= 1:
             raise self.fail("relu_grad_at_zero: expected a number from 0 to 1 (PyTorch uses 0)", node.line)
         return value
-
-
-def _closest(word: str, options: tuple[str, ...]) -> str | None:
-    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return match[0] if match else None

@@ -14,6 +14,7 @@ from typing import Union
 
 from ..language import expr as E
 from ..errors import ExpressionError
+from .names import undefined
 from .random_spec import Reader
 from .yamlread import Scalar, Seq, YNode
 
@@ -87,8 +88,9 @@ def read_require(node: YNode | None, reader: Reader, known: set[str]) -> tuple[C
         except ExpressionError as exc:
             raise reader.fail(f"require '{item.text.strip()}': {exc.message}", item.line) from None
         for name in _names(test):
-            if name.removeprefix(GRAD + "(").removesuffix(")") not in known:
-                raise reader.fail(f"require '{item.text.strip()}': undefined name '{name}'", item.line)
+            bare = name.removeprefix(GRAD + "(").removesuffix(")")
+            if bare not in known:
+                raise reader.fail(f"require '{item.text.strip()}': {undefined(bare, known)}", item.line)
         out.append(Constraint(item.text.strip(), test, item.line))
     return tuple(out)
 

@@ -63,7 +63,8 @@ def read_yaml(text: str, file: str) -> YNode | None:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = _error_line(exc, text)
-        raise WorksheetError(f"YAML syntax error: {exc.problem or exc.context}", file, line) from None
+        raise WorksheetError(_tab_problem(exc, text) or f"YAML syntax error: {exc.problem or exc.context}",
+                             file, line) from None
     except yaml.YAMLError as exc:
         raise WorksheetError(f"YAML error: {exc}", file) from None
     except RecursionError:
@@ -82,6 +83,18 @@ def _error_line(exc: yaml.MarkedYAMLError, text: str) -> int | None:
     last_line = text.count("\n") - text.endswith("\n")
     inside = [m for m in marks if m.line <= last_line]
     return (inside or marks)[0].line + 1
+
+
+def _tab_problem(exc: yaml.MarkedYAMLError, text: str) -> str | None:
+    """What a tab that stopped YAML means for its author (an editor's indentation, usually), or None."""
+    mark = exc.problem_mark
+    if mark is None or "'\\t'" not in str(exc.problem):
+        return None
+    lines = text.splitlines()
+    before = lines[mark.line][: mark.column] if mark.line < len(lines) else ""
+    if before.strip(" \t"):
+        return "a tab cannot separate YAML's values: use spaces"
+    return "tabs cannot indent YAML: use spaces"
 
 
 def _convert(node: yaml.Node, file: str, depth: int, seen_nodes: set[int]) -> YNode:
