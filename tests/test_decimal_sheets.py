@@ -170,16 +170,7 @@ def test_matrix_worksheets_have_no_json_decimals() -> None:
 
 CHEAP = [(seed, depth) for depth in range(1, 7) for seed in range(4)]  # 24 graphs a mode
 COMPILED = [(seed, depth) for depth in range(1, 7) for seed in range(2)]  # 12 graphs a mode
-# Lines over 10 pt that these graphs find in the sheets, in every mode (reported, not yet fixed): the
-# local derivative of the loss with the numbers substituted, h2 (1 - σ(b + h2 w3 + …)) σ(b + …), is
-# one piece the line breaker cannot split; in exact mode the nested exact values make it longer.
-OVERFULL = {
-    (0, 3): "depth3-seed0: ∂L/∂w3 = (-0.498293934)(1 - σ(1.2 + …))σ(…) is one unbreakable line (49 pt over)",
-    (0, 4): "depth4-seed0: ∂L/∂h3, ∂L/∂h1 with the numbers substituted are one unbreakable line (28-45 pt over; "
-            "exact: 930 pt)",
-    (0, 5): "depth5-seed0: ∂L/∂w3, ∂L/∂w7, ∂L/∂h4 with the numbers substituted are one unbreakable line (11-41 pt "
-            "over; exact: 730 pt)",
-}
+OVERFULL: dict[tuple[int, int], str] = {}  # graphs whose sheets have a line over 10 pt (none)
 
 
 class Oracle(NamedTuple):

@@ -131,7 +131,7 @@ def width(value: sp.Expr) -> int:
 WIDE = (sp.Rational(1, 7) + sp.exp(sp.Rational(1, 3)) * sp.log(sp.Rational(17, 3)) + sp.tanh(sp.Rational(5, 11)) * 3
         + sp.log(sp.Rational(19, 7)) * sp.tanh(sp.Rational(2, 9)))  # wider than 50 characters
 CASES = {  # value: what each style writes (None: exactly), digits 4
-    "1/3": (sp.Rational(1, 3), {"exact": None, "auto": None, "auto+dec": None, "decimal": "0.3333"}),
+    "1/3": (sp.Rational(1, 3), {"exact": None, "auto": None, "auto+dec": "0.3333", "decimal": "0.3333"}),
     "151/400": (sp.Rational(151, 400), {"exact": None, "auto": None, "auto+dec": "0.3775", "decimal": "0.3775"}),
     "6241/20000": (sp.Rational(6241, 20000), {"exact": None, "auto": "0.31205", "auto+dec": "0.31205",
                                              "decimal": "0.31205"}),
@@ -158,9 +158,6 @@ def test_number_style_decimal(case, style) -> None:
         assert got.rounded == (not value.is_Rational or Fraction(got.text()) != Fraction(int(value.p), int(value.q)))
 
 
-@pytest.mark.xfail(reason="numbers.py's docstring says that in auto, when the given numbers are decimals, every "
-                          "non-integer is written as a decimal; NumberStyle.decimal keeps a short fraction that does "
-                          "not terminate (1/3, 7/30) exact", strict=True)
 def test_auto_with_decimal_inputs_writes_every_non_integer_as_a_decimal() -> None:
     assert STYLES["auto+dec"].decimal(sp.Rational(1, 3), width) is not None
 

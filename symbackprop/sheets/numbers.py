@@ -152,7 +152,7 @@ class NumberStyle:
             exact = terminating(value)
             if exact is not None:
                 return exact
-        if self.mode == "decimal" or (self.mode == "auto" and self.decimal_inputs and not value.is_Rational):
+        if self.mode == "decimal" or (self.mode == "auto" and self.decimal_inputs):
             return rounded(value, self.digits)
         if self.mode == "exact":
             return rounded(value, self.digits) if width(value) > WIDE else None

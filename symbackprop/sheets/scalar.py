@@ -149,9 +149,10 @@ class ScalarLayout(Naming):
             steps = [tree_terms(tree, self.name, self.printer)]
             if value.is_number:
                 worked = self.d.forward[name]
-                steps.append(tree_terms(worked.substituted, self.name, self.printer))
-                steps.append(self.about(tree_terms(worked.one_step, self.name, self.printer),
-                                        self.rounds(worked.one_step, worked.substituted)))
+                substituted = tree_terms(worked.substituted, self.name, self.printer)
+                one_step = self.about(tree_terms(worked.one_step, self.name, self.printer),
+                                      self.rounds(worked.one_step, worked.substituted))
+                steps.extend(step for step in (substituted, one_step) if _breakable(step))
                 steps.append(self.terms(value))
             is_loss = name == self.d.loss
             out.append(Equation(self.name(name), wrap(self.name(name), steps, is_loss and value.is_number,
@@ -182,7 +183,9 @@ class ScalarLayout(Naming):
             note = "given on the edge"
         if local_value != local:
             if not written.is_Symbol and not written.has(sp.Heaviside, sp.KroneckerDelta, sp.sign):
-                steps.append((self.substituting.doprint(_factor_terms(written)),))
+                substituted = self.substituting.doprint(_factor_terms(written))
+                if visual_length(substituted) <= WIDTH:  # one piece: a wider one would leave the page
+                    steps.append((substituted,))
             steps.append(self.terms(local_value))
         return Equation(lhs, wrap(lhs, steps, False), note)
 
@@ -207,7 +210,8 @@ class ScalarLayout(Naming):
                 local = _factor_terms(t.local)
                 chain.append(sign + (self.differentiate(loss, name) if only_loss else self.partial(loss, name)))
                 symbolic.append(sign + self.tex(local))
-                numbers.append(sign + self.substituting.doprint(local))
+                substituted = self.substituting.doprint(local)
+                numbers.append(sign + (substituted if visual_length(substituted) <= WIDTH else self.paren(t.local_value)))
             else:
                 chain.append(sign + self.grad(t.child) + r" \cdot " + self.partial(t.child, name))
                 symbolic.append(sign + self.grad(t.child) + r" \cdot " + self._factor(t.local))
@@ -298,6 +302,11 @@ def _reordered(total: sp.Expr, parts: list[sp.Expr]) -> bool:
     """The sum only reorders its parts (nothing cancels or combines): one line says it all."""
     return sorted(map(sp.default_sort_key, sp.Add.make_args(total))) == sorted(
         sp.default_sort_key(a) for p in parts for a in sp.Add.make_args(p))
+
+
+def _breakable(step: Step) -> bool:
+    """Whether a step can be set on lines of the page: none of its pieces is wider than one."""
+    return all(visual_length(piece) <= WIDTH for piece in step)
 
 
 def descendants(d: Derivation, roots: tuple[str, ...]) -> set[str]:
