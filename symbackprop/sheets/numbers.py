@@ -27,6 +27,7 @@ from fractions import Fraction
 import sympy as sp
 from mpmath.libmp import to_digits_exp
 
+from ..language.approximate import approximate
 from ..worksheet.read import Given, Worksheet
 
 MODES = ("auto", "exact", "decimal")
@@ -71,13 +72,12 @@ def rounded(value: sp.Expr, digits: int) -> Decimal:
     """The exact value rounded to ``digits`` significant digits (half to even for a rational; an
     irrational value, computed to GUARD more digits, cannot sit on a tie)."""
     if not value.is_Rational:
-        sign, text, e = to_digits_exp(value.evalf(digits + GUARD)._mpf_, digits + GUARD)
-        if text.strip("0") == "":
-            return Decimal("0", 0, False, False)
-        n = int(text[:digits]) + (text[digits] >= "5")
-        if n >= 10 ** digits:  # 9.9996 → 10.00
-            n, e = n // 10, e + 1
-        return Decimal(str(n), e, sign == "-", True)
+        fast = [approximate(value, digits + guard) for guard in (GUARD, 2 * GUARD)]
+        if None not in fast and fast[0] != 0:
+            once, twice = (_round_mpf(v._mpf_, digits) for v in fast)
+            if once == twice:  # both precisions write the same digits: these are right
+                return once
+        return _round_mpf(value.evalf(digits + GUARD)._mpf_, digits)
     x = Fraction(int(value.p), int(value.q))
     if x == 0:
         return Decimal("0", 0, False, False)
@@ -88,6 +88,17 @@ def rounded(value: sp.Expr, digits: int) -> Decimal:
         e += 1
         n = round(x * Fraction(10) ** (digits - 1 - e))
     return Decimal(str(n), e, negative, Fraction(n) * Fraction(10) ** (e - digits + 1) != x)
+
+
+def _round_mpf(x: tuple, digits: int) -> Decimal:
+    """A binary floating-point value (mpmath's tuple) rounded to ``digits`` significant digits."""
+    sign, text, e = to_digits_exp(x, digits + GUARD)
+    if text.strip("0") == "":
+        return Decimal("0", 0, False, False)
+    n = int(text[:digits]) + (text[digits] >= "5")
+    if n >= 10 ** digits:  # 9.9996 → 10.00
+        n, e = n // 10, e + 1
+    return Decimal(str(n), e, sign == "-", True)
 
 
 def terminating(value: sp.Expr) -> Decimal | None:
