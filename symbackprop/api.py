@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from functools import partial
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import sympy as sp
@@ -23,8 +24,9 @@ from .engine.update import with_updates
 REPR_LENGTH = 40  # characters of the loss's exact value in a Solution's one-line repr
 DIGITS = range(1, 31)  # the significant digits a sheet may show, as under decimals: of a worksheet
 
-if TYPE_CHECKING:  # check and variants are imported when used: solve starts without them
+if TYPE_CHECKING:  # check, variants and grade are imported when used: solve starts without them
     from .check.judge import CheckReport
+    from .classroom.grading import Grades
     from .classroom.variants import Variant
 
 
@@ -120,16 +122,21 @@ def worksheet(source: str | Path | W.Worksheet) -> W.Worksheet:
     return W.loads(str(source))
 
 
-def variants(source: str | Path | W.Worksheet, n: int, seed: int, notation: str | None = None,
-             templates: str | Path | None = None, numbers: str | None = None,
-             decimals: int | None = None) -> list[Solution]:
-    """Variants 1..n of a worksheet with a ``random:`` block, as ``symbackprop variants --seed SEED``
-    draws them (variant k does not depend on n); ``solve`` of the worksheet itself is variant 0."""
+def variants(source: str | Path | W.Worksheet, n: int | None = None, seed: int | None = None,
+             notation: str | None = None, templates: str | Path | None = None, numbers: str | None = None,
+             decimals: int | None = None, ids: Sequence[str] | None = None,
+             roster: str | Path | None = None) -> list[Solution]:
+    """The variants of a class of a worksheet with a ``random:`` block, as ``symbackprop variants
+    --seed SEED`` draws them: 1..n (variant k does not depend on n), the students' ``ids`` or a
+    ``roster`` file's, in order; ``solve`` of the worksheet itself is variant 0."""
+    from .classroom.roster import class_of
     from .classroom.variants import plan, run
 
+    if seed is None:
+        raise SymbackpropError("give the class's seed, as variants --seed S does", "seed")
     job = partial(_variant_solution, notation, str(templates) if templates else None)
     ws = with_numbers(worksheet(source), numbers, decimals)
-    return run(plan(ws, seed), [str(i) for i in range(1, n + 1)], job, jobs=1).results
+    return run(plan(ws, seed), [s.id for s in class_of(n, roster, ids)], job, jobs=1).results
 
 
 def _short(name: str, value: sp.Expr) -> str:
@@ -147,12 +154,15 @@ def _variant_solution(notation: str | None, templates: str | None, v: Variant) -
 
 
 def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str | None = None,
-          tolerance: str | float | int | None = None) -> CheckReport:
+          tolerance: str | float | int | None = None, variant: str | None = None, seed: int | None = None,
+          roster: str | Path | None = None, n: int | None = None) -> CheckReport:
     """Check a handwritten derivation against a worksheet: ``answer`` is a path (a Path, read with
     the size and encoding checks) or the Markdown/LaTeX text itself. Every equation chain becomes a
     claim with a verdict (correct, wrong, ecf, unreadable, unknown) and, when wrong, a diagnosis.
     A written decimal is right when it is the right value rounded to its digits; ``tolerance`` (a
-    relative one, "0.01") also accepts every number within that fraction of it."""
+    relative one, "0.01") also accepts every number within that fraction of it. ``variant`` (an id),
+    ``seed`` and the class (``roster`` or ``n``) check against that student's variant, drawn as
+    ``variants`` draws it, without the class folder."""
     from .check.answer_text import read_answer
     from .check.judge import check_text
     from .check.numeric import relative_tolerance
@@ -160,4 +170,30 @@ def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str
     allowed = relative_tolerance(tolerance)
     text = read_answer(answer) if isinstance(answer, Path) else answer
     name = answer_name or (str(answer) if isinstance(answer, Path) else "<answer>")
-    return check_text(derive(worksheet(source)), text, name, allowed)
+    ws = worksheet(source)
+    if (variant, seed, roster, n) != (None, None, None, None):
+        from .classroom.variant_worksheet import class_variant
+        ws = class_variant(ws, variant, seed, n, roster)
+    return check_text(derive(ws), text, name, allowed)
+
+
+def grade(class_dir: str | Path, submissions: str | Path, out: str | Path | None = None, ecf_credit: str | int = 1,
+          tolerance: str | float | int | None = None, formats: tuple[str, ...] = ("md",),
+          canvas_csv: str | Path | None = None, moodle_csv: str | Path | None = None,
+          assignment: str | None = None, progress: Callable[[int], None] | None = None) -> Grades:
+    """Grade a class: each submission (``SUBMISSIONS/ID.md``, ``.tex``, ``.txt``) checked against the
+    student's own variant in ``class_dir`` (a folder ``variants`` wrote). With ``out``, write
+    grades.csv, grades.json, summary.md and feedback/ID.md (and .pdf with ``formats`` holding
+    "pdf"), and the Canvas and Moodle gradebook imports asked for. ``ecf_credit`` (1, 0.5 or 0)
+    is the share of its points an ECF answer earns. Returns the Grades: a row a student, the summary."""
+    from .check.numeric import relative_tolerance
+    from .classroom.gradebook import writable, write
+    from .classroom.grading import grade as grade_class, read_class
+
+    allowed = relative_tolerance(tolerance)
+    if out is not None:
+        writable(out, canvas_csv, moodle_csv)
+    grades = grade_class(read_class(class_dir), submissions, str(ecf_credit), allowed, progress)
+    if out is not None:
+        grades = replace(grades, warnings=tuple(write(grades, out, formats, canvas_csv, moodle_csv, assignment)))
+    return grades

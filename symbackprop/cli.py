@@ -1,9 +1,7 @@
 """The command line: a thin layer over the library; every user mistake is one line and exit 2."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +14,7 @@ from .api import DIGITS, Solution, solve as solve_worksheet, with_numbers
 from .errors import ExpressionError, LatexError, SymbackpropError
 from .language.expr import exact_number
 from .sheets.pdf import compile_pdf
+from .textfile import write_atomically as write_file
 from .worksheet.read import NUMBERS, Worksheet, load
 
 if TYPE_CHECKING:
@@ -47,19 +46,9 @@ def output_folder(path: str) -> Path:
 
 
 def write_atomically(path: str, text: str | bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=output_folder(path), prefix="." + target.name + ".", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o666 & ~umask)  # not mkstemp's 0600: others may read the sheet
-            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``path`` (its folder checked first) through a temporary file: never a half-written file."""
+    output_folder(path)
+    write_file(path, text)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -181,14 +170,14 @@ MAX_VARIANTS = 100_000
 
 
 @contextmanager
-def progress(n: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr for ``n`` variants, when there are PROGRESS_MIN or more and stderr is a
+def progress(n: int, label: str = "Drawing variants") -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for ``n`` variants (or students), when there are PROGRESS_MIN or more and stderr is a
     terminal (a log keeps its one line a message)."""
     stderr = click.get_text_stream("stderr")
     if n < PROGRESS_MIN or not stderr.isatty():
         yield None
         return
-    with click.progressbar(length=n, label="Drawing variants", file=stderr) as bar:
+    with click.progressbar(length=n, label=label, file=stderr) as bar:
         yield bar.update
 
 
@@ -283,6 +272,7 @@ Examples:
   symbackprop check worksheets/004_softmax_choose.yaml notes.md --format json -o check.json
   symbackprop check worksheets/000_edge_graph.yaml notes.tex --format md -o marked.md
   symbackprop check worksheets/005_step_by_step.yaml notes.md --tolerance 0.01
+  symbackprop check worksheets/001_linear_network_random.yaml notes.md --variant 7 --seed 2024 -n 30
 """
 
 
@@ -295,12 +285,19 @@ Examples:
 @click.option("--tolerance", metavar="R",
               help="Also accept every number within this relative tolerance of the right value (0.01: 1 %). "
                    "Default: a decimal is right when it is the right value rounded to its digits.")
-def check(worksheet: str, answer: str, fmt: str, output: str | None, tolerance: str | None) -> None:
+@click.option("--variant", metavar="ID", help="Check against this student's variant of WORKSHEET (needs --seed and "
+                                               "-n or --roster, as given to variants).")
+@click.option("--seed", type=int, help="With --variant: the class's seed.")
+@click.option("--roster", type=click.Path(dir_okay=False), help="With --variant: the class's roster.")
+@click.option("-n", "count", type=click.IntRange(1, MAX_VARIANTS), help="With --variant: the class's variants 1 to N.")
+def check(worksheet: str, answer: str, fmt: str, output: str | None, tolerance: str | None, variant: str | None,
+          seed: int | None, roster: str | None, count: int | None) -> None:
     """Check the derivation in ANSWER (Markdown with $$ math, or LaTeX) against WORKSHEET, line by line.
     Exit code 0: every readable claim is right; 1: a mistake was found; 2: bad input."""
     from .api import check as check_answer
     from .check.report import to_document, to_json, to_text
-    report = check_answer(Path(worksheet), Path(answer), tolerance=tolerance)
+    report = check_answer(Path(worksheet), Path(answer), tolerance=tolerance, variant=variant, seed=seed,
+                          roster=roster, n=count)
     if fmt == "json":
         text = to_json(report)
     elif fmt == "text":
@@ -310,6 +307,44 @@ def check(worksheet: str, answer: str, fmt: str, output: str | None, tolerance: 
     emit(text, output)
     if report.mistaken:
         sys.exit(1)
+
+
+GRADE_EXAMPLES = """
+\b
+Examples:
+  symbackprop grade class/ submissions/ -o grades/
+  symbackprop grade class/ submissions/ -o grades/ --format md,pdf --ecf-credit 0.5
+  symbackprop grade class/ submissions/ -o grades/ --canvas-csv canvas.csv --moodle-csv moodle.csv --assignment "Backprop 1"
+"""
+
+
+@cli.command("grade", epilog=GRADE_EXAMPLES)
+@click.argument("class_dir", type=click.Path(file_okay=False))
+@click.argument("submissions", type=click.Path(file_okay=False))
+@click.option("-o", "--output", type=click.Path(file_okay=False), required=True,
+              help="The folder to write: grades.csv, grades.json, summary.md, feedback/ID.md.")
+@click.option("--ecf-credit", type=click.Choice(["1", "0.5", "0"]), default="1", show_default=True,
+              help="The share of its points an answer wrong only through an earlier mistake (ECF) earns.")
+@click.option("--format", "formats", default="md", show_default=True, help="Feedback formats, comma-separated: md, pdf.")
+@click.option("--tolerance", metavar="R", help="Also accept every number within this relative tolerance (as check).")
+@click.option("--canvas-csv", type=click.Path(dir_okay=False), help="Also write Canvas's gradebook import here.")
+@click.option("--moodle-csv", type=click.Path(dir_okay=False), help="Also write Moodle's grade import here.")
+@click.option("--assignment", help="The assignment's column in the gradebook imports (default: the worksheet's title).")
+def grade(class_dir: str, submissions: str, output: str, ecf_credit: str, formats: str, tolerance: str | None,
+          canvas_csv: str | None, moodle_csv: str | None, assignment: str | None) -> None:
+    """Grade SUBMISSIONS (one file a student, named by id) against each student's own variant in
+    CLASS_DIR (written by `variants`). Exit code 0: every student has a row; 2: bad input."""
+    from .api import grade as grade_class
+    from .classroom.gradebook import summary_lines
+    from .classroom.grading import read_class
+    fmts = names_option(formats, "--format", ("md", "pdf"))
+    count = len(read_class(class_dir).students)
+    with progress(count, "Grading") as bar:
+        result = grade_class(class_dir, submissions, output, ecf_credit, tolerance, fmts, canvas_csv, moodle_csv,
+                             assignment, bar)
+    for line in result.warnings:
+        click.echo(f"symbackprop: {line}", err=True)
+    click.echo("\n".join(summary_lines(result.summary)), err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

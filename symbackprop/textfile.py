@@ -1,6 +1,9 @@
-"""Reading a user's text file, every failure a one-line error naming the file."""
+"""Reading a user's text file, every failure a one-line error naming the file; writing a file
+atomically, so that no reader ever sees it half-written."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from .errors import SymbackpropError
@@ -27,3 +30,19 @@ def read_text(path: str | Path, error: type[SymbackpropError] = SymbackpropError
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise error(f"is not UTF-8 text (byte {exc.start + 1})", file) from None
+
+
+def write_atomically(path: str | Path, data: str | bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="." + target.name + ".", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o666 & ~umask)  # not mkstemp's 0600: others may read the file
+            fh.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

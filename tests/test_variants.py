@@ -215,7 +215,7 @@ def test_byte_identical_under_two_hash_seeds_and_process_counts(tmp_path) -> Non
         assert proc.returncode == 0, proc.stderr
         outs.append(tree(out))
     assert outs[0] == outs[1]
-    assert len(outs[0]) == 45 * 4 + 4
+    assert len(outs[0]) == 45 * 5 + 5  # each: exercise and solution (md, tex), worksheet; the class files
 
 
 def test_variants_do_not_depend_on_n() -> None:

@@ -90,16 +90,18 @@ class Row:
     expected: str
 
 
-def to_document(report: CheckReport, fmt: str) -> str:
-    """The Markdown or LaTeX report: the writer's own lines, each with its mark and correction."""
+def to_document(report: CheckReport, fmt: str, document: str = "check", **context: object) -> str:
+    """The Markdown or LaTeX report: the writer's own lines, each with its mark and correction,
+    through the template ``DOCUMENT.FMT.j2`` (``feedback`` adds a student's score and solution,
+    given in ``context``)."""
     printer = SheetPrinter({symbol(n): default_name_latex(n) for n in _names(report)})
 
     def latex(value: sp.Expr | None) -> str:
         return "" if value is None else shown(value, report.digits, printer.doprint, r" \approx ")
 
     rows = [Row(c, MARKS[c.verdict], latex(c.claimed), latex(c.expected)) for c in report.claims]
-    template = environment(None).get_template(f"check.{fmt}.j2")
-    return template.render(report=report, rows=rows, summary=summary_line(report), texplain=tex_escape)
+    template = environment(None).get_template(f"{document}.{fmt}.j2")
+    return template.render(report=report, rows=rows, summary=summary_line(report), texplain=tex_escape, **context)
 
 
 def _names(report: CheckReport) -> list[str]:

@@ -24,8 +24,9 @@ from ..errors import SymbackpropError
 from .lms import Item, asked_names, item
 from ..sheets.pdf import compile_pdf
 from ..sheets.render import render
-from .roster import Student, file_name
+from .roster import Student, file_name, roster_csv
 from ..sheets.scalar import layout
+from .variant_worksheet import variant_yaml
 from .variants import Plan, Run, Variant, run
 
 FORMATS = ("md", "tex", "pdf")
@@ -65,8 +66,8 @@ def stems(keys: Sequence[str], numbered: bool) -> dict[str, str]:
 
 def make(folder: Path, request: Request, names: dict[str, str], students: dict[str, Student],
          asked: tuple[str, ...], v: Variant) -> Made:
-    """Write one variant's sheets into ``folder``, its student's name and email in their headers;
-    return its row, LMS item and LaTeX."""
+    """Write one variant's sheets and its own worksheet into ``folder``, its student's name and
+    email in the sheets' headers; return its row, LMS item and LaTeX."""
     student = students[v.key]
     sheet = replace(layout(v.derivation, request.notation), student=student.name, email=student.email)
     pdf = "pdf" in request.formats
@@ -81,6 +82,8 @@ def make(folder: Path, request: Request, names: dict[str, str], students: dict[s
                 path.write_bytes(compile_pdf(texts[kind, "tex"]))
             else:
                 path.write_text(texts[kind, fmt], encoding="utf-8", newline="\n")
+    (folder / "worksheets" / f"{names[v.key]}.yaml").write_text(variant_yaml(v.worksheet.source, v), encoding="utf-8",
+                                                                 newline="\n")
     lms = item(v, sheet, asked, request.tolerance, moodle.cloze, request.templates) if asked else None
     return Made(row(v), lms, {kind: texts[kind, "tex"] for kind in request.sheets} if pdf else {})
 
@@ -93,11 +96,12 @@ def write(p: Plan, students: Sequence[Student], numbered: bool, request: Request
     target = Path(target)
     folder = _fresh(target)
     try:
-        for kind in request.sheets:
-            (folder / (kind + "s")).mkdir()
+        for sub in [kind + "s" for kind in request.sheets] + ["worksheets"]:
+            (folder / sub).mkdir()
         job = partial(make, folder, request, stems(keys, numbered), {s.id: s for s in students}, asked)
         result = run(p, keys, job, jobs, progress)
         _finish(p, request, folder, result)
+        (folder / "roster.csv").write_text(roster_csv(students), encoding="utf-8", newline="\n")
         _replace(folder, target)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

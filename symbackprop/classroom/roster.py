@@ -1,10 +1,12 @@
 """A class roster: a CSV file with an ``id`` column, one student a row, in the file's order; the
-optional ``name`` and ``email`` columns are printed in the header of that student's sheets."""
+optional ``name`` and ``email`` columns are printed in the header of that student's sheets, and
+every column is kept (``roster.csv`` of the class folder) for the grade book that ``grade`` writes."""
 from __future__ import annotations
 
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ class Student:
     id: str
     name: str = ""
     email: str = ""
+    columns: tuple[tuple[str, str], ...] = ()  # every column of the row, (header as written, cell)
 
 
 def numbered(n: int) -> tuple[Student, ...]:
@@ -42,7 +45,8 @@ def read_roster(path: str | Path) -> tuple[Student, ...]:
         raise SymbackpropError(f"not a CSV file: {exc}", file) from None
     if not rows:
         raise SymbackpropError("the roster is empty; expected a header row with an id column", file, 1)
-    header = [h.strip().lower() for h in rows[0]]
+    written = [h.strip() for h in rows[0]]
+    header = [h.lower() for h in written]
     if "id" not in header:
         raise SymbackpropError("the roster has no 'id' column (the header row names the columns)", file, 1)
     column = header.index("id")
@@ -66,10 +70,25 @@ def read_roster(path: str | Path) -> tuple[Student, ...]:
                                    f"'{name}'", file, line)
         seen[sid] = line
         files[name.lower()] = sid
-        students.append(Student(sid, **{key: _text(row, i, key, file, line) for key, i in extra.items()}))
+        columns = tuple((h, sid if i == column else " ".join(row[i].split()) if i < len(row) else "")
+                        for i, h in enumerate(written) if h)
+        students.append(Student(sid, **{key: _text(row, i, key, file, line) for key, i in extra.items()},
+                                columns=columns))
     if not students:
         raise SymbackpropError("the roster lists no student", file)
     return tuple(students)
+
+
+def roster_csv(students: Sequence[Student]) -> str:
+    """The roster as the class folder keeps it (``roster.csv``): its columns as written, one row a
+    student in the roster's order; a class without a roster has the ``id`` column alone."""
+    header = [h for h, _ in students[0].columns] or ["id"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for s in students:
+        writer.writerow([v for _, v in s.columns] or [s.id])
+    return out.getvalue()
 
 
 def _text(row: list[str], column: int, key: str, file: str, line: int) -> str:
@@ -84,3 +103,19 @@ def file_name(key: str) -> str:
     """A variant's file name stem: its id with every character but letters, digits, . _ - as _."""
     name = _SAFE.sub("_", key)
     return "_" + name if name.startswith(".") else name
+
+
+def class_of(n: int | None = None, roster: str | Path | None = None,
+             ids: Sequence[str] | None = None) -> tuple[Student, ...]:
+    """A class's students, given one way: variants 1 … n, a roster file, or (from Python) a list of ids."""
+    if sum(x is not None for x in (n, roster, ids)) != 1:
+        raise SymbackpropError("give the class one way: -n N (variants 1 to N) or --roster FILE", "--roster")
+    if roster is not None:
+        return read_roster(roster)
+    if ids is None:
+        if type(n) is not int or n < 1:  # bool is not a count
+            raise SymbackpropError("expected a whole number of variants, 1 or more", "-n")
+        return numbered(n)
+    if not ids or any(not isinstance(i, str) or not i.strip() for i in ids) or len(set(ids)) != len(ids):
+        raise SymbackpropError("expected a list of different ids, each a non-empty string", "ids")
+    return tuple(Student(i) for i in ids)

@@ -28,6 +28,7 @@ from ..errors import EvaluationError, SymbackpropError, WorksheetError
 from ..worksheet.random_spec import space_size
 from ..engine.update import with_updates
 from ..worksheet.read import Worksheet
+from ..worksheet.yamlread import decimal_written
 
 MAX_DRAWS = 1000  # candidates of one variant's stream before giving up
 PARALLEL_MIN = 40  # fewer variants than this are drawn in one process
@@ -110,9 +111,12 @@ def title(ws: Worksheet, key: str, seed: int) -> str:
 
 
 def variant_worksheet(p: Plan, key: str, values: Values) -> Worksheet:
-    """The worksheet with the drawn numbers in place of the given ones (``dataclasses.replace``)."""
-    drawn = dict(zip((d.name for d in p.worksheet.random), values))
-    given = tuple(replace(g, value=drawn[g.name]) if g.name in drawn else g for g in p.worksheet.given)
+    """The worksheet with the drawn numbers in place of the given ones (``dataclasses.replace``),
+    each written as its distribution writes it (a drawn decimal shows as a decimal), as the
+    variant's own worksheet file gives it."""
+    drawn = {d.name: (v, decimal_written(d.scalar(v))) for d, v in zip(p.worksheet.random, values)}
+    given = tuple(replace(g, value=drawn[g.name][0], written=drawn[g.name][1]) if g.name in drawn else g
+                  for g in p.worksheet.given)
     return replace(p.worksheet, given=given, title=title(p.worksheet, key, p.seed))
 
 

@@ -31,12 +31,34 @@ class Reader(Protocol):
 
 @dataclass(frozen=True)
 class Draw:
-    """A given name drawn uniformly from ``values`` (exact, in a fixed order); ``text`` says how."""
+    """A given name drawn uniformly from ``values`` (exact, in a fixed order); ``text`` says how,
+    ``kind`` from which distribution; a choice keeps its numbers as written."""
 
     name: str
     values: tuple[sp.Expr, ...]
     text: str
     line: int
+    kind: str = "choice"
+    written: tuple[Scalar, ...] = ()  # a choice's numbers as the worksheet writes them
+
+    def scalar(self, value: sp.Expr) -> Scalar:
+        """A drawn number as ``given:`` writes it, so that a variant's worksheet shows its numbers as
+        its distribution writes them: a choice's as written, a drawn decimal as a decimal (1.0 for
+        a whole one), a fraction as p/q, an integer as itself."""
+        if self.written:
+            return self.written[self.values.index(value)]
+        if self.kind == "decimals":
+            return Scalar(decimal_text(value), "float", self.line)
+        return Scalar(sp.sstr(value), "int" if value.is_Integer else "str", self.line)
+
+
+def decimal_text(value: sp.Rational) -> str:
+    """A rational whose denominator divides a power of 10 as a decimal: -3/4 is -0.75, 2 is 2.0."""
+    p, q = int(value.p), int(value.q)
+    places = next(k for k in range(MAX_DIGITS + 1) if 10 ** k % q == 0)
+    digits = str(abs(p) * 10 ** places // q).rjust(places + 1, "0")
+    whole, fraction = (digits[:-places], digits[-places:]) if places else (digits, "0")
+    return "-" * (p < 0) + whole + "." + fraction
 
 
 def space_size(draws: tuple[Draw, ...]) -> int:
@@ -80,7 +102,7 @@ def _read_draw(name: str, line: int, spec: YNode, reader: Reader) -> Draw:
         for i, v in enumerate(values):
             if v in values[:i]:
                 raise reader.fail(f"{where}: {sp.sstr(v)} is listed twice", main.line)
-        return Draw(name, tuple(values), "one of " + ", ".join(sp.sstr(v) for v in values), line)
+        return Draw(name, tuple(values), "one of " + ", ".join(sp.sstr(v) for v in values), line, kind, main.items)
     low, high = _range(main, reader, where)
     if kind == "integers":
         if low.denominator != 1 or high.denominator != 1:
@@ -101,7 +123,7 @@ def _read_draw(name: str, line: int, spec: YNode, reader: Reader) -> Draw:
         raise reader.fail(f"{where}: no value is left to draw", spec.line)
     if excluded:
         text += " except " + ", ".join(sp.sstr(v) for v in excluded)
-    return Draw(name, tuple(values), text, line)
+    return Draw(name, tuple(values), text, line, kind)
 
 
 def _numbers(node: YNode | None, reader: Reader, where: str, at_least: int) -> list[sp.Expr]:

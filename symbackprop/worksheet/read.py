@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sympy as sp
@@ -15,16 +15,17 @@ from ..language.ops import Conventions
 from .names import closest, name_problem, read_loss, undefined, unreached
 from .random_spec import Draw, read_random
 from ..textfile import read_text
-from .yamlread import Map, Scalar, Seq, YNode, read_yaml
+from .yamlread import Map, Scalar, Seq, YNode, decimal_written, read_yaml
 
 KEYS = ("title", "description", "notation", "given", "nodes", "edges", "loss", "wrt", "symbols",
         "decimals", "numbers", "relu_grad_at_zero", "course", "author", "date", "paper", "random", "require", "aliases",
-        "update")
+        "update", "points")
 MAX_UPDATE_STEPS = 20
 MAX_ENTRIES = 10_000  # entries of one given matrix
 NOTATIONS = ("leibniz", "upstream")
 NUMBERS = ("auto", "exact", "decimal")  # how a sheet writes numbers (sheets/numbers.py)
 PAPERS = ("a4", "letter")
+POINTS_KEY = re.compile(r"^(\w+)\^\((\d+)\)$")  # points: w1^(1), the updated w1 after step 1
 EDGE_RE = re.compile(r"^\s*([^\s>-]*)\s*->\s*([^\s>-]*)\s*$")
 # TeX primitives and commands that read or write files, run programs or redefine the language;
 # every pdfTeX primitive (\pdfobj file{…} embeds any file in the PDF, paranoid mode or not).
@@ -107,7 +108,9 @@ class Worksheet:
     require: tuple[Constraint, ...] = ()  # the conditions a variant meets (require:)
     aliases: tuple[tuple[str, str], ...] = ()  # written name -> worksheet name, for `check` (aliases:)
     update: Update | None = None  # gradient-descent steps after the backward pass (update:)
+    points: tuple[tuple[str, sp.Expr], ...] = ()  # an asked quantity → its points when graded (points:)
     warnings: tuple[Caution, ...] = ()  # valid, but probably not meant: a node the loss does not depend on
+    source: str = ""  # the text it was read from: a class variant's own worksheet is written from it
 
     @property
     def loss_unspecified(self) -> bool:
@@ -153,7 +156,7 @@ def loads(text: str, file: str = "<worksheet>") -> Worksheet:
     if not isinstance(root, Map):
         raise WorksheetError("a worksheet is a YAML mapping with keys such as given: and nodes:", file,
                              getattr(root, "line", 1))
-    return _Reader(file).read(root)
+    return replace(_Reader(file).read(root), source=text)
 
 
 class _Reader:
@@ -201,6 +204,7 @@ class _Reader:
         loss, loss_of = read_loss(root.get("loss"), root, nodes, edges, {g.name for g in given}, self)
         all_names = known | ({loss} if loss_of else set())
         wrt = self.names_list(root.get("wrt"), "wrt", all_names)
+        update = self.update(root.get("update"), given, known - {g.name for g in given}, bool(loss_of))
         return Worksheet(
             path=self.file,
             title=self.text(root.get("title"), "title", "Backpropagation"),
@@ -223,7 +227,8 @@ class _Reader:
             random=read_random(root.get("random"), self, {g.name: g.value for g in given}),
             require=read_require(root.get("require"), self, all_names),
             aliases=self.aliases(root.get("aliases"), all_names),
-            update=self.update(root.get("update"), given, known - {g.name for g in given}, bool(loss_of)),
+            update=update,
+            points=self.points(root.get("points"), wrt or tuple(sorted(all_names - {loss})), update),
             warnings=unreached(nodes, edges, loss, loss_of, {g.name for g in given}, self.file),
         )
 
@@ -317,7 +322,7 @@ class _Reader:
         return tuple(
             Given(self.name(key, line, "given"),
                   self.matrix(value, f"given {key}") if isinstance(value, Seq) else self.number(value, f"given {key}"),
-                  line, value.text.strip() if isinstance(value, Scalar) and value.kind == "float" else None)
+                  line, decimal_written(value))
             for key, line, value in self.mapping(node, "given").entries
         )
 
@@ -447,6 +452,25 @@ class _Reader:
                                 steps_node.line)
             steps = int(steps_node.text)
         return Update(lr, params, steps)
+
+    def points(self, node: YNode | None, asked: tuple[str, ...], update: Update | None) -> tuple[tuple[str, sp.Expr], ...]:
+        """``points:`` maps an asked quantity to what it is worth when ``grade`` scores it (else 1):
+        ``w1`` the gradient ∂L/∂w1, ``w1^(1)`` the updated w1 after step 1."""
+        out = []
+        for key, line, value in self.mapping(node, "points").entries:
+            step = POINTS_KEY.match(key)
+            if step:
+                if update is None or step.group(1) not in update.params or not 1 <= int(step.group(2)) <= update.steps:
+                    raise self.fail(f"points: '{key}' is no updated value that update: asks", line)
+            elif key not in asked:
+                hint = closest(key, asked)
+                raise self.fail(f"points: '{key}' is not a gradient the worksheet asks"
+                                + (f" (did you mean '{hint}'?)" if hint else ""), line)
+            worth = self.number(value, f"points {key}")
+            if worth is None or not worth.is_Rational or not worth.is_positive:
+                raise self.fail(f"points {key}: expected a positive number", value.line)
+            out.append((key, worth))
+        return tuple(out)
 
     def decimals(self, node: YNode | None) -> int | None:
         if node is None:

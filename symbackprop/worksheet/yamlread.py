@@ -46,6 +46,11 @@ class Map:
 
 YNode = Union[Scalar, Seq, Map]
 
+
+def decimal_written(node: YNode) -> str | None:
+    """A number's text when YAML reads it as a decimal (a float): a sheet shows it as written (0.10)."""
+    return node.text.strip() if isinstance(node, Scalar) and node.kind == "float" else None
+
 _KINDS = {
     "tag:yaml.org,2002:int": "int",
     "tag:yaml.org,2002:float": "float",
