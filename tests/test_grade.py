@@ -49,7 +49,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (subs / sid / "work.md").write_text(text, encoding="utf-8")
         elif sid not in (COPIER, MISSING, BINARY, NO_MATH):
             (subs / f"{sid}.md").write_text(text, encoding="utf-8")
-    (subs / f"{COPIER}.md").write_text((subs / "s01.md").read_text(encoding="utf-8"), encoding="utf-8")
+    neighbour = load(root / "class" / "worksheets" / "s01.yaml").given  # a copy restates the neighbour's numbers too
+    restated = "".join(f"$${g.name} = {g.value}$$\n" for g in neighbour)
+    (subs / f"{COPIER}.md").write_text(restated + (subs / "s01.md").read_text(encoding="utf-8"), encoding="utf-8")
     (subs / f"{BINARY}.md").write_bytes(b"%PDF-1.4\n\x00\x00\x01\x02")
     (subs / f"{NO_MATH}.txt").write_text("I ran out of time.\n", encoding="utf-8")
     proc = run_cli("grade", str(root / "class"), str(subs), "-o", str(root / "out"), "--canvas-csv",
@@ -82,6 +84,10 @@ def test_a_copied_derivation_is_wrong_where_the_numbers_differ(graded: Path) -> 
     by = {r["id"]: r for r in rows(graded / "out" / "grades.csv")}
     assert by[COPIER]["status"] == "graded"
     assert float(by[COPIER]["score"]) < 100 and int(by[COPIER]["wrong"]) > 0
+    data = json.loads((graded / "out" / "grades.json").read_text(encoding="utf-8"))
+    copier = next(s for s in data["students"] if s["id"] == COPIER)
+    ecf = [q for q in copier["quantities"] if q["verdict"] == "ecf"]
+    assert ecf and all(q["earned"] == "0" for q in ecf)  # no follow-through credit on another variant's numbers
 
 
 def test_a_slip_is_wrong_once_and_ecf_after(graded: Path) -> None:

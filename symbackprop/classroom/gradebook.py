@@ -131,7 +131,8 @@ def writable(out: str | Path, *files: str | Path | None) -> Path:
     if target.exists() and not target.is_dir():
         raise SymbackpropError("exists and is not a folder; -o takes the folder to write the grades into", str(target))
     for path in (target, *filter(None, files)):
-        if not Path(path).resolve().parent.is_dir():
+        parent = Path(path).resolve().parent
+        if not (parent.is_dir() or parent == target.resolve()):  # a gradebook may go inside OUT
             raise SymbackpropError("the folder to write into does not exist", str(path))
     return target
 

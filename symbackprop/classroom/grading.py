@@ -191,7 +191,10 @@ def grade_student(student: Student, worksheet: Path, submission: Path | str | No
     except SymbackpropError as exc:
         reason = " ".join(exc.message.split())
         return Grade(student, f"error: {reason}", sp.S.Zero, d, _marks(weights, None, ecf_credit), None, submission)
-    marks = _marks(weights, report, ecf_credit)
+    given = {g.name for g in d.worksheet.given}
+    own_numbers = not any(c.quantity in given and c.verdict == "wrong" for c in report.claims)
+    # Follow-through credit is for a slip carried forward, not for work on another variant's numbers.
+    marks = _marks(weights, report, ecf_credit if own_numbers else sp.S.Zero)
     score = 100 * sum(m.earned for m in marks) / sum(m.points for m in marks) if marks else sp.S.Zero
     return Grade(student, "graded", score, d, marks, report, submission)
 
