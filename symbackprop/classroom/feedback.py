@@ -22,7 +22,8 @@ def feedback(grade: Grade, folder: ClassFolder, fmt: str, ecf_credit: sp.Rationa
     solution = _solution(grade, folder, fmt)
     context: dict[str, object] = dict(
         title=grade.derivation.worksheet.title, student=grade.student, score=percent(grade.score), status=grade.status,
-        marks=grade.marks, verdicts=VERDICTS, ecf_credit=CREDIT_WORDS[ecf_credit])
+        marks=grade.marks, verdicts=VERDICTS, ecf_credit=CREDIT_WORDS[ecf_credit],
+        own_numbers=grade.own_numbers)
     if fmt == "tex":
         preamble, _, rest = solution.partition("\\begin{document}")
         context.update(preamble=preamble.rstrip("\n"), solution=rest.rpartition("\\end{document}")[0].strip("\n"))

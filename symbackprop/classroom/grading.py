@@ -71,6 +71,7 @@ class Grade:
     marks: tuple[Mark, ...] = ()
     report: CheckReport | None = None
     submission: Path | None = None
+    own_numbers: bool = True  # False: the lines give numbers of another variant, and ECF earns nothing
 
     def count(self, verdict: str) -> int:
         return self.report.count(verdict) if self.report else 0
@@ -196,7 +197,7 @@ def grade_student(student: Student, worksheet: Path, submission: Path | str | No
     # Follow-through credit is for a slip carried forward, not for work on another variant's numbers.
     marks = _marks(weights, report, ecf_credit if own_numbers else sp.S.Zero)
     score = 100 * sum(m.earned for m in marks) / sum(m.points for m in marks) if marks else sp.S.Zero
-    return Grade(student, "graded", score, d, marks, report, submission)
+    return Grade(student, "graded", score, d, marks, report, submission, own_numbers)
 
 
 def _marks(weights: dict[str, sp.Rational], report: CheckReport | None, ecf_credit: sp.Rational) -> tuple[Mark, ...]:
