@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop import cli
+from symbackprop import cli, textfile
 
 from support.paths import ROOT, WORKSHEETS
 
@@ -124,7 +124,7 @@ def test_an_interrupted_write_leaves_the_previous_output_untouched(tmp_path, mon
         raise KeyboardInterrupt
 
     if when == "renaming":
-        monkeypatch.setattr(cli.os, "replace", interrupt)
+        monkeypatch.setattr(textfile.os, "replace", interrupt)
     else:
         real_fdopen = os.fdopen
 
@@ -135,7 +135,7 @@ def test_an_interrupted_write_leaves_the_previous_output_untouched(tmp_path, mon
             fh.write = interrupt
             return fh
 
-        monkeypatch.setattr(cli.os, "fdopen", fdopen)
+        monkeypatch.setattr(textfile.os, "fdopen", fdopen)
     with pytest.raises(KeyboardInterrupt):
         cli.write_atomically(str(out), "the new sheet " * 1000)
     assert out.read_text() == "previous"
