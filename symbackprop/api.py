@@ -22,7 +22,6 @@ from .sheets.scalar import layout
 from .engine.update import with_updates
 
 REPR_LENGTH = 40  # characters of the loss's exact value in a Solution's one-line repr
-DIGITS = range(1, 31)  # the significant digits a sheet may show, as under decimals: of a worksheet
 
 if TYPE_CHECKING:  # check, variants and grade are imported when used: solve starts without them
     from .check.judge import CheckReport
@@ -108,8 +107,8 @@ def with_numbers(ws: W.Worksheet, numbers: str | None = None, decimals: int | No
     sheet, its JSON and a class's variants all write numbers alike."""
     if numbers is not None and numbers not in W.NUMBERS:
         raise SymbackpropError(f"'{numbers}' is not one of {', '.join(W.NUMBERS)}", "numbers")
-    if decimals is not None and (type(decimals) is not int or decimals not in DIGITS):  # bool is not a count
-        raise SymbackpropError(f"expected a whole number of digits from {DIGITS.start} to {DIGITS[-1]}", "decimals")
+    if decimals is not None and (type(decimals) is not int or decimals not in W.DIGITS):  # bool is not a count
+        raise SymbackpropError(f"expected a whole number of digits from {W.DIGITS.start} to {W.DIGITS[-1]}", "decimals")
     return replace(ws, numbers=numbers or ws.numbers, decimals=decimals or ws.decimals)
 
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 import click
 
 from . import __version__
-from .api import DIGITS, Solution, solve as solve_worksheet, with_numbers
+from .api import Solution, solve as solve_worksheet, with_numbers
 from .errors import ExpressionError, LatexError, SymbackpropError
 from .language.expr import exact_number
 from .sheets.pdf import compile_pdf
 from .textfile import write_atomically as write_file
-from .worksheet.read import NUMBERS, Worksheet, load
+from .worksheet.read import DIGITS, NUMBERS, Worksheet, load
 
 if TYPE_CHECKING:
     from sympy import Rational

@@ -23,6 +23,7 @@ KEYS = ("title", "description", "notation", "given", "nodes", "edges", "loss", "
 MAX_UPDATE_STEPS = 20
 MAX_ENTRIES = 10_000  # entries of one given matrix
 NOTATIONS = ("leibniz", "upstream")
+DIGITS = range(1, 31)  # the significant digits a sheet may show (decimals:)
 NUMBERS = ("auto", "exact", "decimal")  # how a sheet writes numbers (sheets/numbers.py)
 PAPERS = ("a4", "letter")
 POINTS_KEY = re.compile(r"^(\w+)\^\((\d+)\)$")  # points: w1^(1), the updated w1 after step 1
@@ -475,8 +476,8 @@ class _Reader:
     def decimals(self, node: YNode | None) -> int | None:
         if node is None:
             return None
-        if not isinstance(node, Scalar) or node.kind != "int" or not 1 <= int(node.text) <= 30:
-            raise self.fail("decimals: expected a whole number of digits from 1 to 30", node.line)
+        if not isinstance(node, Scalar) or node.kind != "int" or int(node.text) not in DIGITS:
+            raise self.fail(f"decimals: expected a whole number of digits from {DIGITS.start} to {DIGITS[-1]}", node.line)
         return int(node.text)
 
     def relu_at_zero(self, node: YNode | None) -> sp.Rational:
