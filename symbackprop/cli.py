@@ -205,6 +205,17 @@ def percent(text: str) -> Rational:
     return value / 100
 
 
+def scale_factor(text: str) -> Rational:
+    """``--scale``: a positive number, read exactly (1000, 1e3)."""
+    try:
+        value = exact_number(text.strip())
+    except (ValueError, ZeroDivisionError, ExpressionError):
+        value = None
+    if value is None or not value > 0:
+        raise SymbackpropError(f"'{text}' is not a positive number (e.g. 1000)", "--scale")
+    return value
+
+
 @cli.command(epilog=VARIANT_EXAMPLES)
 @click.argument("worksheet", type=click.Path(dir_okay=False))
 @click.option("-n", "count", type=click.IntRange(1, MAX_VARIANTS), help="How many variants: ids 1 to N.")
@@ -218,7 +229,15 @@ def percent(text: str) -> Rational:
               help="Which sheets to write for each variant, comma-separated.")
 @click.option("--moodle", is_flag=True, help="Also write moodle.xml: a Moodle XML quiz, a Cloze question a variant.")
 @click.option("--qti", is_flag=True, help="Also write qti.zip: a QTI 1.2 quiz for Canvas, a numerical question a variant.")
-@click.option("--ask", help="The gradients the LMS asks, comma-separated (default: all the worksheet asks; --qti: one).")
+@click.option("--prairielearn", is_flag=True,
+              help="Also write prairielearn/QID/: a PrairieLearn question that serves one variant per student.")
+@click.option("--gradescope", is_flag=True,
+              help="Also write gradescope.zip: a Gradescope autograder that grades each student's own variant.")
+@click.option("--visibility", type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+              default="after_due_date", show_default=True, help="Gradescope: when students see each gradient's result.")
+@click.option("--ask", help="The gradients the LMS asks, comma-separated (default: all the worksheet asks).")
+@click.option("--scale", default="1", show_default=True,
+              help="The LMS asks for SCALE times each gradient (e.g. 1000: Canvas rounds answers below 1e-4 to 0).")
 @click.option("--tolerance", default="1", show_default=True, help="The LMS accepts the answer within this percent of it.")
 @click.option("--notation", type=click.Choice(["leibniz", "upstream"]), help="Override the worksheet's notation.")
 @click.option("--templates", type=click.Path(file_okay=False), help="A folder of templates that override the built-in ones.")
@@ -227,8 +246,9 @@ def percent(text: str) -> Rational:
 @NUMBERS_OPTION
 @DECIMALS_OPTION
 def variants(worksheet: str, count: int | None, roster: str | None, seed: int, output: str, formats: str,
-             sheets: str, moodle: bool, qti: bool, ask: str | None, tolerance: str, notation: str | None,
-             templates: str | None, jobs: int, numbers: str | None, decimals: int | None) -> None:
+             sheets: str, moodle: bool, qti: bool, prairielearn: bool, gradescope: bool, visibility: str,
+             ask: str | None, scale: str, tolerance: str, notation: str | None, templates: str | None, jobs: int,
+             numbers: str | None, decimals: int | None) -> None:
     """Write a class's variants of WORKSHEET: for each an exercise and a solution sheet, and the answer key."""
     # The commands beyond solve import their modules when they run, so that solve starts fast.
     from .classroom.roster import numbered, read_roster
@@ -239,7 +259,8 @@ def variants(worksheet: str, count: int | None, roster: str | None, seed: int, o
                                worksheet)
     students = read_roster(roster) if roster else numbered(count)
     request = Request(names_option(formats, "--format", FORMATS), names_option(sheets, "--sheets", tuple(SHEETS)),
-                      templates, notation, moodle, qti, names_option(ask, "--ask"), percent(tolerance))
+                      templates, notation, moodle, qti, names_option(ask, "--ask"), percent(tolerance),
+                      prairielearn, gradescope, visibility, scale_factor(scale))
     p = variant_plan(with_numbers(warn(load(worksheet)), numbers, decimals), seed)
     with progress(len(students)) as bar:
         result = write_variants(p, students, roster is None, request, output, jobs, bar)

@@ -46,6 +46,15 @@ class Request:
     qti: bool = False
     ask: tuple[str, ...] | None = None
     tolerance: sp.Rational = sp.Rational(1, 100)
+    prairielearn: bool = False
+    gradescope: bool = False
+    visibility: str = "after_due_date"  # Gradescope: when a student sees each test's result
+    scale: sp.Rational = sp.S.One  # the LMS asks for scale · ∂L/∂w (Canvas rounds |answers| < 1e-4 to 0)
+
+    @property
+    def lms(self) -> bool:
+        """Whether any LMS file is written (each needs every variant's asked numbers)."""
+        return self.moodle or self.qti or self.prairielearn
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,9 @@ def write(p: Plan, students: Sequence[Student], numbered: bool, request: Request
         result = run(p, keys, job, jobs, progress)
         _finish(p, request, folder, result)
         (folder / "roster.csv").write_text(roster_csv(students), encoding="utf-8", newline="\n")
+        if request.gradescope:
+            from . import gradescope
+            (folder / gradescope.ZIP).write_bytes(gradescope.package(folder, request.visibility))
         _replace(folder, target)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -110,7 +122,7 @@ def write(p: Plan, students: Sequence[Student], numbered: bool, request: Request
 
 
 def _asked(p: Plan, request: Request) -> tuple[str, ...]:
-    if not (request.moodle or request.qti):
+    if not request.lms:
         return ()
     names = asked_names(p.prepared.wrt, request.ask)
     if request.qti and len(names) != 1:
@@ -135,6 +147,9 @@ def _finish(p: Plan, request: Request, folder: Path, result: Run[Made]) -> None:
         (folder / "moodle.xml").write_text(moodle.quiz(name, items), encoding="utf-8", newline="\n")
     if request.qti:
         (folder / "qti.zip").write_bytes(qti.package(name, f"{Path(ws.path).name}\0{p.seed}", items))
+    if request.prairielearn:
+        from . import prairielearn
+        prairielearn.write(folder / "prairielearn", ws, p.seed, items, request.tolerance)
 
 
 def combine(documents: Sequence[str]) -> str:
