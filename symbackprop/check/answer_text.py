@@ -27,6 +27,7 @@ _DROP = re.compile(r"\\textcircled\{[^{}]*\}|\\tag\*?\{[^{}]*\}|\\label\{[^{}]*\
                    r"\\right\.|\\left\.|\^\{?\*\}?|\\nonumber|\\notag")
 _ROW_SPACING = re.compile(r"\*?\s*\[\s*-?[\d.]+\s*(pt|ex|em|mm|cm|in|bp|mu|pc)\s*\]")  # \\[4pt], \\[1ex]
 _UPDATE = re.compile(r"\\(leftarrow|gets|longleftarrow)(?![A-Za-z])|←")  # w \leftarrow w − η g: a claim too
+_KEEP_AMPERSANDS = re.compile(r"(\\(?:begin|end)\{(?:cases|[bpBvV]?matrix\*?|smallmatrix)\}|&)")
 _LABEL = re.compile(r"^((\\Rightarrow|\\implies|\\therefore)\s*|\\text\{[^{}]*\}(?!\s*[_^])\s*)+")
 
 
@@ -189,10 +190,14 @@ def _after_row_break(text: str, i: int) -> int:
 
 
 def _ampersands(text: str) -> str:
-    """Drop the alignment marks ``&``, except in ``cases``, where one parts a value from its condition."""
+    """Drop the alignment marks ``&``, except in ``cases``, where one parts a value from its condition,
+    and in a matrix (``bmatrix``, ``pmatrix``, ``matrix``…), where they part its columns."""
     out, depth = [], 0
-    for part in re.split(r"(\\begin\{cases\}|\\end\{cases\}|&)", text):
-        depth += {r"\begin{cases}": 1, r"\end{cases}": -1}.get(part, 0)
+    for part in _KEEP_AMPERSANDS.split(text):
+        if part.startswith("\\begin{"):
+            depth += 1
+        elif part.startswith("\\end{"):
+            depth -= 1
         out.append(" " if part == "&" and depth == 0 else part)
     return "".join(out)
 
@@ -202,7 +207,7 @@ def _split_commas(text: str) -> list[str]:
     parts, depth, start = [], 0, 0
     for i, c in enumerate(text):
         depth += {"{": 1, "}": -1, "(": 1, ")": -1, "[": 1, "]": -1}.get(c, 0)
-        if c == "," and depth == 0:
+        if c == "," and depth == 0 and text[i - 1:i] != "\\":  # \, is a space
             parts.append(text[start:i])
             start = i + 1
     parts.append(text[start:])

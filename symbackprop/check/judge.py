@@ -46,8 +46,8 @@ class ClaimCheck:
     line: int
     text: str
     quantity: str | None
-    claimed: sp.Expr | None
-    expected: sp.Expr | None
+    claimed: sp.Expr | sp.ImmutableMatrix | None  # a matrix for a claim in matrix notation
+    expected: sp.Expr | sp.ImmutableMatrix | None
     verdict: str
     diagnosis: str = ""
     steps: tuple[str, ...] = ()  # remarks on the intermediate steps
@@ -91,6 +91,14 @@ def check_text(d: Derivation, text: str, answer: str = "<answer>", tolerance: sp
     """Judge every equation chain in ``text`` (Markdown or LaTeX); no math at all is an AnswerError.
     A written decimal stands for its rounding; ``tolerance`` (relative) widens every written
     number to ``value · (1 ± tolerance)`` as well."""
+    lines = chains(text, answer)
+    walk = _Walk(d, tolerance)
+    claims = tuple(walk.judge(ml) for ml in lines)
+    return CheckReport(d.worksheet.path, d.worksheet.title, answer, d.loss, claims, asked(d), walk.digits)
+
+
+def chains(text: str, answer: str) -> tuple[MathLine, ...]:
+    """The equation chains of a derivation; none at all, or more than any derivation has, is an AnswerError."""
     lines = math_lines(text)
     if not lines:
         raise AnswerError("no math found: expected $$ … $$, $ … $ or \\[ … \\] blocks, or a LaTeX file "
@@ -98,9 +106,7 @@ def check_text(d: Derivation, text: str, answer: str = "<answer>", tolerance: sp
     if len(lines) > MAX_CLAIMS:
         raise AnswerError(f"{len(lines)} equation chains: more than {MAX_CLAIMS}, which no handwritten "
                           "derivation has", answer)
-    walk = _Walk(d, tolerance)
-    claims = tuple(walk.judge(ml) for ml in lines)
-    return CheckReport(d.worksheet.path, d.worksheet.title, answer, d.loss, claims, asked(d), walk.digits)
+    return lines
 
 
 def asked(d: Derivation) -> tuple[str, ...]:
@@ -131,7 +137,7 @@ class _Walk:
 
     def judge(self, ml: MathLine) -> ClaimCheck:
         try:
-            with _time_limit(LINE_BOUND):
+            with time_limit(LINE_BOUND):
                 return self._judge(ml)
         except TimeoutError:
             return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable",
@@ -402,7 +408,7 @@ def _build(node: Node, resolver: Resolver) -> sp.Expr | Unreadable:
 
 
 @contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float) -> Iterator[None]:
     """Raise TimeoutError in the main thread after ``seconds`` (SymPy work cannot be interrupted
     otherwise), then give back an enclosing timer; elsewhere (a worker thread) no limit is set."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):

@@ -325,3 +325,11 @@ def shown(value: sp.Expr, digits: int = DIGITS, form: Callable[[sp.Expr], str] =
     if terminates(value, digits):
         return number
     return f"{form(value)}{approx}{number}" if len(exact(value)) <= SHORT else number
+
+
+def shown_any(value: sp.Expr | sp.MatrixBase, digits: int = DIGITS) -> str:
+    """``shown`` for a number; a matrix as its rows of short decimals, ``[[0.1, -0.1], [0, 0.2]]``."""
+    if not isinstance(value, sp.MatrixBase):
+        return shown(value, digits)
+    rows = [", ".join(short_decimal(x, digits) or exact(x) for x in value.row(i)) for i in range(value.rows)]
+    return "[" + ", ".join(f"[{r}]" for r in rows) + "]"

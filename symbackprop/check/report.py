@@ -14,9 +14,9 @@ import click
 import sympy as sp
 
 from .judge import CheckReport, ClaimCheck
-from .numeric import short_decimal, shown
+from .numeric import SHORT, short_decimal, shown, shown_any
 from ..language.evaluate import symbol
-from ..sheets.jsonout import exact
+from ..sheets.jsonout import exact, value_json
 from ..sheets.printing import SheetPrinter, default_name_latex
 from ..sheets.render import environment, tex_escape
 
@@ -61,8 +61,8 @@ def to_text(report: CheckReport, colour: bool = False) -> str:
         out.append(head)
         out.append(f"      {c.text}")
         if c.claimed is not None:
-            out.append(f"      claimed {shown(c.claimed, report.digits)}" + (
-                f", expected {shown(c.expected, report.digits)}"
+            out.append(f"      claimed {shown_any(c.claimed, report.digits)}" + (
+                f", expected {shown_any(c.expected, report.digits)}"
                 if c.expected is not None and c.verdict != "correct" else ""))
         out += [f"      {line}" for line in (c.diagnosis, c.note) if line]
         out += [f"      · {s}" for s in c.steps]
@@ -96,7 +96,11 @@ def to_document(report: CheckReport, fmt: str, document: str = "check", **contex
     given in ``context``)."""
     printer = SheetPrinter({symbol(n): default_name_latex(n) for n in _names(report)})
 
-    def latex(value: sp.Expr | None) -> str:
+    def latex(value: sp.Expr | sp.MatrixBase | None) -> str:
+        if isinstance(value, sp.MatrixBase):  # each entry exact when short, else its decimal
+            rows = [" & ".join(printer.doprint(x) if len(exact(x)) <= SHORT or x.free_symbols else
+                               short_decimal(x, report.digits) for x in value.row(i)) for i in range(value.rows)]
+            return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
         return "" if value is None else shown(value, report.digits, printer.doprint, r" \approx ")
 
     rows = [Row(c, MARKS[c.verdict], latex(c.claimed), latex(c.expected)) for c in report.claims]
@@ -113,9 +117,12 @@ def _names(report: CheckReport) -> list[str]:
     return sorted(n for n in found if "/" not in n)
 
 
-def _exact(value: sp.Expr | None) -> str | None:
-    return None if value is None else exact(value)
+def _exact(value: sp.Expr | sp.MatrixBase | None) -> str | list[list[str]] | None:
+    """An exact string; a matrix as its rows of exact strings (as the solution's JSON writes it)."""
+    return None if value is None else value_json(value)
 
 
-def _decimal(value: sp.Expr | None, digits: int) -> str | None:
+def _decimal(value: sp.Expr | sp.MatrixBase | None, digits: int) -> str | list[list[str | None]] | None:
+    if isinstance(value, sp.MatrixBase):
+        return [[short_decimal(x, digits) for x in value.row(i)] for i in range(value.rows)]
     return None if value is None else short_decimal(value, digits)
