@@ -20,9 +20,9 @@ from pathlib import Path
 import sympy as sp
 
 from ..check.answer_text import read_answer
-from ..check.judge import JUDGED, CheckReport, asked, check_text
+from ..check.judge import JUDGED, CheckReport, asked
 from ..check.diagnose import NO_DIAGNOSIS
-from ..engine.derive import derive
+from ..check.route import check_derivation, derivation
 from ..engine.protocol import Derivation
 from ..errors import SymbackpropError
 from .folder import stems
@@ -178,7 +178,7 @@ def submissions_of(folder: ClassFolder, path: str | Path) -> tuple[dict[str, Pat
 def grade_student(student: Student, worksheet: Path, submission: Path | str | None, ecf_credit: sp.Rational,
                   tolerance: sp.Rational = sp.S.Zero) -> Grade:
     """One student's Grade; whatever is wrong with their file becomes the row's status."""
-    d = derive(load(worksheet))
+    d = derivation(load(worksheet))
     points = dict(d.worksheet.points)
     loss_prefix = f"d{d.loss}/d"
     weights = {q: sp.Rational(points.get(q.removeprefix(loss_prefix), 1)) for q in asked(d)[1:]}
@@ -187,7 +187,7 @@ def grade_student(student: Student, worksheet: Path, submission: Path | str | No
     if isinstance(submission, str):
         return Grade(student, f"error: {submission}", sp.S.Zero, d, _marks(weights, None, ecf_credit))
     try:
-        report = check_text(d, read_answer(submission), submission.name, tolerance)
+        report = check_derivation(d, read_answer(submission), submission.name, tolerance)
         report = replace(report, worksheet=f"worksheets/{worksheet.name}")  # no instructor's path in feedback
     except SymbackpropError as exc:
         reason = " ".join(exc.message.split())
