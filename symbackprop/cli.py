@@ -228,7 +228,7 @@ def scale_factor(text: str) -> Rational:
 @click.option("--sheets", default="exercise,solution", show_default=True,
               help="Which sheets to write for each variant, comma-separated.")
 @click.option("--moodle", is_flag=True, help="Also write moodle.xml: a Moodle XML quiz, a Cloze question a variant.")
-@click.option("--qti", is_flag=True, help="Also write qti.zip: a QTI 1.2 quiz for Canvas, a numerical question a variant.")
+@click.option("--qti", is_flag=True, help="Also write qti.zip: a QTI 1.2 quiz for Canvas, a question group per asked gradient.")
 @click.option("--prairielearn", is_flag=True,
               help="Also write prairielearn/QID/: a PrairieLearn question that serves one variant per student.")
 @click.option("--gradescope", is_flag=True,
@@ -254,6 +254,7 @@ def variants(worksheet: str, count: int | None, roster: str | None, seed: int, o
     from .classroom.roster import numbered, read_roster
     from .classroom.folder import FORMATS, SHEETS, Request, write as write_variants
     from .classroom.variants import plan as variant_plan, warnings as variant_warnings
+    from .classroom.lms import warnings as lms_warnings
     if (count is None) == (roster is None):
         raise SymbackpropError("give either -n N (variants 1 to N) or --roster FILE (a variant per student)",
                                worksheet)
@@ -264,7 +265,8 @@ def variants(worksheet: str, count: int | None, roster: str | None, seed: int, o
     p = variant_plan(with_numbers(warn(load(worksheet)), numbers, decimals), seed)
     with progress(len(students)) as bar:
         result = write_variants(p, students, roster is None, request, output, jobs, bar)
-    for line in variant_warnings(p, result):
+    lms = lms_warnings([m.item for m in result.results], request.qti)
+    for line in variant_warnings(p, result) + lms:
         click.echo(f"symbackprop: {worksheet}: warning: {line}", err=True)
 
 

@@ -104,7 +104,7 @@ def test_a_kink_is_seen_by_no_kinks() -> None:
 def made(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("class") / "class"
     proc = run_cli("variants", str(W), "-n", "12", "--seed", "2024", "-o", str(out), "--moodle", timeout=120)
-    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.returncode == 0 and all(": warning: " in x for x in proc.stderr.splitlines()), proc.stderr
     return out
 
 
@@ -168,7 +168,7 @@ def test_moodle_xml_structure(made) -> None:
         text = q.find("questiontext/text").text
         blanks = [b.split(":") for b in text.split("{1:NUMERICAL:=")[1:]]
         assert len(blanks) == len(wrt)
-        for name, (value, tolerance) in zip(wrt, ((b[0], b[1].split("}")[0]) for b in blanks)):
+        for name, (value, tolerance) in zip(wrt, ((b[0], b[1].split("#")[0]) for b in blanks)):
             assert value == decimal(sp.Rational(entry["gradients"][name]))
             assert sp.Rational(tolerance) == abs(sp.Rational(value)) / 100
         assert r"\(" in q.find("generalfeedback/text").text and "<script" not in text
@@ -195,12 +195,6 @@ def test_qti_package_structure(tmp_path) -> None:
         kind = it.find(".//{*}qtimetadatafield[{*}fieldlabel='question_type']/{*}fieldentry").text
         assert kind == "numerical_question"
         assert it.find(".//{*}varequal").text == entry["gradients"]["w1"]
-
-
-def test_qti_asks_one_gradient(tmp_path) -> None:
-    proc = run_cli("variants", str(W), "-n", "2", "--seed", "5", "-o", str(tmp_path / "q"), "--qti")
-    assert proc.returncode == 2 and "--ask NAME" in proc.stderr and len(proc.stderr.splitlines()) == 1
-    assert not (tmp_path / "q").exists()
 
 
 def test_byte_identical_under_two_hash_seeds_and_process_counts(tmp_path) -> None:

@@ -93,7 +93,8 @@ def make(folder: Path, request: Request, names: dict[str, str], students: dict[s
                 path.write_text(texts[kind, fmt], encoding="utf-8", newline="\n")
     (folder / "worksheets" / f"{names[v.key]}.yaml").write_text(variant_yaml(v.worksheet.source, v), encoding="utf-8",
                                                                  newline="\n")
-    lms = item(v, sheet, asked, request.tolerance, moodle.cloze, request.templates) if asked else None
+    lms = item(v, sheet, asked, request.tolerance, moodle.cloze, request.templates, request.scale,
+               request.qti) if asked else None
     return Made(row(v), lms, {kind: texts[kind, "tex"] for kind in request.sheets} if pdf else {})
 
 
@@ -124,11 +125,7 @@ def write(p: Plan, students: Sequence[Student], numbered: bool, request: Request
 def _asked(p: Plan, request: Request) -> tuple[str, ...]:
     if not request.lms:
         return ()
-    names = asked_names(p.prepared.wrt, request.ask)
-    if request.qti and len(names) != 1:
-        raise SymbackpropError("a QTI numerical question grades one number; choose the gradient with --ask NAME "
-                               f"(the worksheet asks {', '.join(names)})", "--qti")
-    return names
+    return asked_names(p.prepared.wrt, request.ask)
 
 
 def _finish(p: Plan, request: Request, folder: Path, result: Run[Made]) -> None:
