@@ -52,8 +52,9 @@ class Asked:
 @dataclass(frozen=True)
 class Item:
     """A variant for an LMS: ``question`` (HTML, no blanks), ``cloze`` (HTML with each blank),
-    ``solution`` (HTML), the asked numbers, and with ``single`` the question of each asked number
-    alone (``questions``, in the order of ``asked``: one QTI item each)."""
+    ``solution`` (HTML), the asked numbers, ``statement`` (HTML, the exercise without the list of
+    what is asked), and with ``single`` the question of each asked number alone (``questions``, in
+    the order of ``asked``: one QTI item each)."""
 
     key: str
     title: str
@@ -61,6 +62,7 @@ class Item:
     cloze: str
     solution: str
     asked: tuple[Asked, ...]
+    statement: str
     questions: tuple[str, ...] = ()
 
 
@@ -83,7 +85,8 @@ def item(v: Variant, sheet: Sheet, names: tuple[str, ...], tolerance: sp.Rationa
     questions = tuple(render(sheet, "html", templates, "lms_question", asked=(a,), **page) for a in asked) if single else ()
     return Item(v.key, sheet.title, render(sheet, "html", templates, "lms_question", asked=asked, **page),
                 render(sheet, "html", templates, "lms_question", asked=blanks, **page),
-                render(sheet, "html", templates, "lms_solution"), blanks, questions)
+                render(sheet, "html", templates, "lms_solution"), blanks,
+                render(sheet, "html", templates, "lms_question", asked=(), **page), questions)
 
 
 def numbers(v: Variant, sheet: Sheet, names: tuple[str, ...], tolerance: sp.Rational,

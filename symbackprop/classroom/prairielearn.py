@@ -79,7 +79,7 @@ def write(target: Path, ws: Worksheet, seed: int, items: Sequence[Item], toleran
             "tags": ["symbackprop", "backprop", f"seed{seed}"],
             "comment": f"symbackprop variants {Path(ws.path).name} --seed {seed}: {len(items)} variants in variants.json"}
     variants = {"worksheet": Path(ws.path).name, "seed": seed,
-                "variants": [{"id": it.key, "title": it.title, "question": _mathjax(it.question),
+                "variants": [{"id": it.key, "title": it.title, "question": _mathjax(it.statement),
                               "solution": _mathjax(it.solution), "given": given[it.key],
                               "answers": {keys[a.name]: a.value for a in it.asked}} for it in items]}
     _text(folder / "info.json", _json(info))
