@@ -146,7 +146,7 @@ MISTAKES = {
     "edges": ("given:\n  X: [[1, 2]]\nnodes:\n  L: sum(X)\nedges:\n  'X -> M': 2\n", "edges: not available"),
     "power": ("given:\n  X: [[1, 2]]\nnodes:\n  L: sum(X ** X)\n", "the exponent must be a number"),
     "unknown op": ("given:\n  X: [[1, 2]]\nnodes:\n  L: sum(max(X, X))\n", "max is not available for matrices"),
-    "scalar sum": ("given:\n  x: 1\nnodes:\n  L: sum(x)\n", "sum needs matrices"),
+    "scalar sum": ("given:\n  x: 1\nnodes:\n  L: sum(x)\n", "sum(x) needs matrices"),
 }
 
 

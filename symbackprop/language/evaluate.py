@@ -22,7 +22,7 @@ def evaluate(tree: E.Expr, env: Mapping[str, sp.Expr], conventions: Conventions)
         except KeyError:
             raise ExpressionError(f"undefined name '{tree.id}'") from None
     if tree.op in MATRIX_ARITIES or tree.op == "@":
-        what = "'@'" if tree.op == "@" else "'.T'" if tree.op == "transpose" else tree.op
+        what = "'@'" if tree.op == "@" else "'.T'" if tree.op == "transpose" else E.text(tree)
         raise ExpressionError(f"{what} needs matrices: give a matrix under given: as a YAML list, "
                               "such as X: [[1, 2], [0, -1]]")
     args = [evaluate(a, env, conventions) for a in tree.args]

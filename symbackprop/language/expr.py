@@ -15,7 +15,7 @@ from typing import Union
 import sympy as sp
 
 from ..errors import ExpressionError
-from .ops import FUNCTIONS, MATRIX_ARITIES
+from .ops import AXIS_OPS, FUNCTIONS, MATRIX_ARITIES, axis_op
 
 MAX_LENGTH = 10_000
 MAX_DIGITS = 1_000
@@ -154,10 +154,12 @@ def _convert(node: ast.AST, source: str) -> Expr:
         fn = FUNCTIONS.get(name)
         arities = arities or (fn.arities if fn else MATRIX_ARITIES.get(name))
         if fn is None and arities is None:
-            known = ", ".join(sorted([*FUNCTIONS, *MATRIX_ARITIES, *SYNONYMS]))
+            known = ", ".join(sorted(n for n in [*FUNCTIONS, *MATRIX_ARITIES, *SYNONYMS] if n not in AXIS_OPS))
             raise ExpressionError(f"unknown function '{name}' (known: {known})")
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
             raise ExpressionError(f"{node.func.id}: only plain arguments are allowed")
+        if node.keywords:
+            return _along_axis(node, name, source)
         n = len(node.args)
         if (arities is None and n < 2) or (arities is not None and n not in arities):
             wanted = "at least 2" if arities is None else " or ".join(map(str, arities))
@@ -183,6 +185,20 @@ def _convert(node: ast.AST, source: str) -> Expr:
         ast.JoinedStr: "strings",
     }.get(type(node), type(node).__name__)
     raise ExpressionError(f"{what} are not allowed in an expression")
+
+
+def _along_axis(node: ast.Call, name: str, source: str) -> Expr:
+    """``sum(A, axis=0)``, ``mean(A, axis=1)``: the one keyword of the language, NumPy's."""
+    written = ast.get_source_segment(source, node) or name
+    if name not in {f for f, _ in AXIS_OPS.values()}:
+        raise ExpressionError(f"{node.func.id}: only plain arguments are allowed (a keyword only in "
+                              "sum(A, axis=0) and mean(A, axis=0))")
+    if len(node.args) != 1 or [k.arg for k in node.keywords] != ["axis"]:
+        raise ExpressionError(f"{written}: write {name}(A), {name}(A, axis=0) or {name}(A, axis=1)")
+    axis = node.keywords[0].value
+    if not (isinstance(axis, ast.Constant) and type(axis.value) is int and axis.value in (0, 1)):
+        raise ExpressionError(f"{written}: axis must be 0 or 1")
+    return Apply(axis_op(name, axis.value), (_convert(node.args[0], source),))
 
 
 def _comma_problem(text: str) -> str:
@@ -240,6 +256,9 @@ def _text(t: Expr) -> tuple[str, int]:
     if t.op == "neg":
         s, p = args[0]
         return "-" + (s if p > 2 else f"({s})"), 2
+    if t.op in AXIS_OPS:
+        function, axis = AXIS_OPS[t.op]
+        return f"{function}({args[0][0]}, axis={axis})", 5
     prec = _TEXT_PREC.get(t.op)
     if prec is None:
         return f"{t.op}({', '.join(s for s, _ in args)})", 5

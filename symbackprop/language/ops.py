@@ -300,10 +300,21 @@ FUNCTIONS: dict[str, Function] = {
 }
 
 
+# sum and mean along an axis, as NumPy's: axis=0 down the columns (a 1×n row), axis=1 along the rows
+# (an m×1 column). ``sum(A, axis=0)`` is the operation named "sum(axis=0)" in the tree: a name no
+# call can write, which any message prints as it reads.
+def axis_op(function: str, axis: int) -> str:
+    """The operation of ``function(A, axis=axis)``."""
+    return f"{function}(axis={axis})"
+
+
+AXIS_OPS: dict[str, tuple[str, int]] = {axis_op(f, k): (f, k) for f in ("sum", "mean") for k in (0, 1)}
+
+
 # The functions of matrices only (their rules are in matops): name → arities, for the parser.
 MATRIX_ARITIES: dict[str, tuple[int, ...]] = {
     "transpose": (1,), "sum": (1,), "mean": (1,), "softmax": (1,), "cross_entropy": (2,), "mse": (2,),
-    "sse": (2,), "l2": (2,),
+    "sse": (2,), "l2": (2,), **{op: (1,) for op in AXIS_OPS},
 }
 
 

@@ -14,6 +14,7 @@ from functools import reduce
 import sympy as sp
 
 from ..language import expr as E
+from ..language.ops import AXIS_OPS
 from ..errors import SymbackpropError, WorksheetError
 from ..engine.derive import Derivation, derive
 from .derive import MatrixDerivation
@@ -66,8 +67,13 @@ class _Expander:
             return E.Apply(t.op, (self.at(a[0], i, j), self.at(a[1], i, j)))
         if t.op == "**":
             return E.Apply("**", (self.at(a[0], i, j), a[1]))
-        if t.op in ("neg", "relu", "sigmoid", "tanh", "exp", "log"):
+        if t.op in ("neg", "relu", "sigmoid", "tanh", "exp", "log", "sqrt"):
             return E.Apply(t.op, (self.at(a[0], i, j),))
+        if t.op in AXIS_OPS:  # entry j of the row of column sums (axis 0), entry i of the column (axis 1)
+            function, axis = AXIS_OPS[t.op]
+            rows, cols = self.shape(a[0])
+            line = [self.at(a[0], k, j) for k in range(rows)] if axis == 0 else [self.at(a[0], i, k) for k in range(cols)]
+            return _sum(line) if function == "sum" else _over(_sum(line), len(line))
         if t.op == "transpose":
             return self.at(a[0], j, i)
         if t.op == "@":
