@@ -18,7 +18,7 @@ from .sheets.jsonout import as_dict, to_json
 from .sheets.pdf import compile_pdf
 from .sheets.render import render
 from .sheets.model import Sheet
-from .sheets.scalar import layout
+from .sheets.choose import sheet_of
 from .engine.update import with_updates
 
 REPR_LENGTH = 40  # characters of the loss's exact value in a Solution's one-line repr
@@ -65,7 +65,8 @@ class Solution:
         """One line (what a terminal, or a saved notebook's plain text, shows instead of the whole
         sheet): the title, the loss's value and how many gradients were asked."""
         d = self.derivation
-        loss = f"{d.loss} unspecified" if d.worksheet.loss_unspecified else _short(d.loss, d.forward[d.loss].value)
+        loss = f"{d.loss} unspecified" if d.worksheet.loss_unspecified else f"{d.loss} in shapes only" \
+            if d.worksheet.shapes_only else _short(d.loss, d.forward[d.loss].value)
         count = len(d.wrt)
         return f"<Solution {d.worksheet.title!r}: {loss}, {count} gradient{'s' * (count != 1)}>"
 
@@ -86,19 +87,27 @@ def solve(source: str | Path | W.Worksheet, notation: str | None = None,
     rule of those entries. ``numbers`` and ``decimals`` override the worksheet's keys."""
     ws = with_numbers(worksheet(source), numbers, decimals)
     templates = str(templates) if templates else None
+    if ws.shapes_only:
+        from .matrix.symbolic import derive_shapes
+
+        if expand:
+            raise SymbackpropError("--expand writes entries as numbers; this worksheet declares its matrices by "
+                                   "their shapes", ws.path)
+        sd = derive_shapes(ws)
+        return Solution(sd, sheet_of(sd, notation, figure, figure_values), templates)
     if ws.has_matrices:
         from .matrix.expand import expand_entries
-        from .sheets.matrix import expanded, layout_matrices
+        from .sheets.matrix import expanded
 
         md = with_updates(derive_matrices(ws))
-        sheet = layout_matrices(md, notation, figure, figure_values)
+        sheet = sheet_of(md, notation, figure, figure_values)
         if expand:
             sheet = replace(sheet, expanded=expanded(expand_entries(md, expand), notation))
         return Solution(md, sheet, templates)
     if expand:
         raise SymbackpropError("--expand is for worksheets with matrices; this one is in scalars already", ws.path)
     d = with_updates(derive(ws))
-    return Solution(d, layout(d, notation, figure, figure_values), templates)
+    return Solution(d, sheet_of(d, notation, figure, figure_values), templates)
 
 
 def with_numbers(ws: W.Worksheet, numbers: str | None = None, decimals: int | None = None) -> W.Worksheet:
@@ -149,7 +158,7 @@ def _short(name: str, value: sp.Expr) -> str:
 
 
 def _variant_solution(notation: str | None, templates: str | None, v: Variant) -> Solution:
-    return Solution(v.derivation, layout(v.derivation, notation), templates)
+    return Solution(v.derivation, sheet_of(v.derivation, notation), templates)
 
 
 def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str | None = None,
@@ -163,8 +172,8 @@ def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str
     ``seed`` and the class (``roster`` or ``n``) check against that student's variant, drawn as
     ``variants`` draws it, without the class folder."""
     from .check.answer_text import read_answer
-    from .check.judge import check_text
     from .check.numeric import relative_tolerance
+    from .check.route import check_derivation, derivation
 
     allowed = relative_tolerance(tolerance)
     text = read_answer(answer) if isinstance(answer, Path) else answer
@@ -173,7 +182,7 @@ def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str
     if (variant, seed, roster, n) != (None, None, None, None):
         from .classroom.variant_worksheet import class_variant
         ws = class_variant(ws, variant, seed, n, roster)
-    return check_text(derive(ws), text, name, allowed)
+    return check_derivation(derivation(ws), text, name, allowed)
 
 
 def grade(class_dir: str | Path, submissions: str | Path, out: str | Path | None = None, ecf_credit: str | int = 1,

@@ -15,7 +15,7 @@ from ..engine.graph import Graph, build
 from ..engine.protocol import Forward, Kink, UpdateStep
 from ..errors import EvaluationError, WorksheetError, at_place
 from ..language.normal import normal_matrix
-from ..worksheet.read import Worksheet
+from ..worksheet.read import NodeDef, Worksheet
 from .fused import across_nodes
 from .matops import Evaluator, backward
 from .mexpr import ONE, Grad, Matrix, MExpr, Op, shape_text, value
@@ -94,6 +94,23 @@ def as_matrix(v: sp.Expr | Matrix) -> Matrix:
     return v if isinstance(v, sp.MatrixBase) else sp.ImmutableMatrix([[v]])
 
 
+def formulas(ws: Worksheet, order: tuple[str, ...], defs: Mapping[str, NodeDef],
+             values: Evaluator) -> dict[str, dict[str, MExpr]]:
+    """The reverse sweep in formulas: for each name, the formula of its gradient through each node
+    it feeds (``values`` gives the shapes, and the numbers where there are some)."""
+    paths: dict[str, dict[str, MExpr]] = {}
+    for child in order:
+        if child not in defs:
+            continue
+        upstream = ONE if child == ws.loss else Grad(child)
+        nd = defs[child]
+        found = at_place(nd.line, ws.path, f"node '{child}'", lambda: backward(nd.expr, child, upstream, values))
+        for parent, f in found:
+            mine = paths.setdefault(parent, {})
+            mine[child] = Op("add", (mine[child], f)) if child in mine else f
+    return paths
+
+
 def derive_matrices(ws: Worksheet) -> MatrixDerivation:
     """Run the forward pass in matrices, then the reverse sweep from the loss."""
     graph = build(ws)
@@ -115,16 +132,7 @@ def derive_matrices(ws: Worksheet) -> MatrixDerivation:
         raise EvaluationError(f"the loss '{loss}' is a {shape_text(env[loss].shape)} matrix, not a number: take "
                               "sum(), mean() or a loss such as cross_entropy(P, Y)", ws.path, defs[loss].line)
     order = graph.from_loss(loss)
-    paths: dict[str, dict[str, MExpr]] = {}
-    for child in order:
-        if child not in defs:
-            continue
-        upstream = ONE if child == loss else Grad(child)
-        nd = defs[child]
-        found = at_place(nd.line, ws.path, f"node '{child}'", lambda: backward(nd.expr, child, upstream, values))
-        for parent, f in found:
-            mine = paths.setdefault(parent, {})
-            mine[child] = Op("add", (mine[child], f)) if child in mine else f
+    paths = formulas(ws, order, defs, values)
     grads: dict[str, Matrix] = {loss: sp.ImmutableMatrix([[1]])}
     adjoints: dict[str, MatrixAdjoint] = {}
     for name in order:

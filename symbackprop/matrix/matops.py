@@ -4,7 +4,8 @@ printer's business).
 
 ``@`` (matrix product), ``.T`` / ``transpose``, ``+ - * /`` element-wise with broadcasting (a
 row-vector bias over the rows of a batch, a scalar over everything), ``** k`` for a number k,
-element-wise ``relu sigmoid tanh exp log``, ``sum``, ``mean``, ``softmax`` (row by row),
+element-wise ``relu sigmoid tanh exp log sqrt``, ``sum``, ``mean`` (of every entry, or along an axis as
+NumPy's ``sum(A, axis=0)``), ``softmax`` (row by row),
 ``cross_entropy(P, Y)`` (averaged over the rows), ``mse(Z, T)`` = 1/(2N) Σ (t − z)², ``sse(Z, T)`` =
 Σ (t − z)² (no ½, no N) and ``l2(W, lam)`` = λ/2 Σ W².
 """
@@ -19,7 +20,7 @@ from ..language import expr as E
 from ..errors import EvaluationError, ExpressionError
 from .fused import logits_gradient, rows_sum_to_one
 from .mexpr import ONE, Const, Leaf, Matrix, MExpr, Ones, Op, Part, ShapeError, broadcast, elementwise, matmul, sum_to, had
-from ..language.ops import Conventions, build_binary, build_call
+from ..language.ops import AXIS_OPS, Conventions, build_binary, build_call
 
 @dataclass(frozen=True)
 class Operand:
@@ -50,9 +51,36 @@ def _same(a: Matrix, b: Matrix, what: str) -> None:
         raise ShapeError(what, (a.shape, b.shape), "must be the same shape")
 
 
+def _each(name: str) -> Callable[[Conventions, Matrix], Matrix]:
+    """A function of the language applied entry by entry."""
+    return lambda c, a: a.applyfunc(lambda x: build_call(name, [x], c))
+
+
 def _elementwise_op(name: str, derivative: Callable[[MExpr, MExpr, Operand, Conventions], MExpr]) -> MatOp:
-    return MatOp(name, lambda c, a: a.applyfunc(lambda x: build_call(name, [x], c)),
-                 lambda c, g, out, a: (had(g, derivative(g, out, a, c)),))
+    return MatOp(name, _each(name), lambda c, g, out, a: (had(g, derivative(g, out, a, c)),))
+
+
+def _along_axis(op: str) -> MatOp:
+    """sum or mean along an axis (NumPy's): axis=0 reduces the m rows to a 1×n row, axis=1 the n
+    columns to an m×1 column. Backward, G is broadcast back over what was reduced: 𝟏 G (G
+    repeated over the rows) or G 𝟏ᵀ (over the columns), divided by that count for a mean."""
+    function, axis = AXIS_OPS[op]
+
+    def forward(c: Conventions, a: Matrix) -> Matrix:
+        lines = [a.col(j) for j in range(a.cols)] if axis == 0 else [a.row(i) for i in range(a.rows)]
+        count = a.rows if axis == 0 else a.cols
+        out = [sp.Add(*line) / count if function == "mean" else sp.Add(*line) for line in lines]
+        return Matrix(1, len(out), out) if axis == 0 else Matrix(len(out), 1, out)
+
+    def backward(c: Conventions, g: MExpr, out: MExpr, a: Operand) -> tuple[MExpr]:
+        count = a.shape[axis]
+        if count == 1 or g == ONE:
+            spread = g if count == 1 else Ones(a.shape)
+        else:
+            spread = Op("matmul", (Ones((count, 1)), g) if axis == 0 else (g, Op("T", (Ones((count, 1)),))))
+        return (had(Const(sp.S.One / count), spread) if function == "mean" else spread,)
+
+    return MatOp(op, forward, backward)
 
 
 def _softmax(c: Conventions, z: Matrix) -> Matrix:
@@ -73,7 +101,7 @@ def _cross_entropy(c: Conventions, p: Matrix, y: Matrix) -> Matrix:
 
 
 def _ce_backward(c: Conventions, g: MExpr, out: MExpr, p: Operand, y: Operand) -> tuple[MExpr, MExpr]:
-    n = Const(sp.Rational(-1, p.shape[0]))
+    n = Const(-sp.S.One / p.shape[0])
     return (had(g, had(n, Op("hdiv", (y.f, p.f)))), had(g, had(n, Op("log", (p.f,)))))
 
 
@@ -129,14 +157,16 @@ MATRIX_OPS: dict[str, MatOp] = {op.name: op for op in (
     _elementwise_op("tanh", lambda g, out, a, c: Op("sub", (ONE, Op("had", (out, out))))),
     _elementwise_op("exp", lambda g, out, a, c: out),
     _elementwise_op("log", lambda g, out, a, c: Op("hdiv", (ONE, a.f))),
+    MatOp("sqrt", _each("sqrt"), lambda c, g, out, a: (Op("hdiv", (g, had(Const(sp.Integer(2)), out))),)),
+    *(_along_axis(op) for op in AXIS_OPS),
     MatOp("sum", lambda c, a: Matrix([[sp.Add(*a)]]), lambda c, g, out, a: (had(g, Ones(a.shape)),)),
     MatOp("mean", lambda c, a: Matrix([[sp.Add(*a) / (a.rows * a.cols)]]),
-          lambda c, g, out, a: (had(g, had(Const(sp.Rational(1, a.shape[0] * a.shape[1])), Ones(a.shape))),)),
+          lambda c, g, out, a: (had(g, had(Const(sp.S.One / (a.shape[0] * a.shape[1])), Ones(a.shape))),)),
     MatOp("softmax", _softmax,
           lambda c, g, out, a: (had(out, Op("sub", (g, Op("rowsum", (had(g, out),))))),)),
     MatOp("cross_entropy", _cross_entropy, _ce_backward),
     MatOp("mse", lambda c, z, t: _squares(z, t, sp.Rational(1, 2 * z.rows), "mse(Z, T)"),
-          _squares_backward(lambda n: sp.Rational(1, n))),
+          _squares_backward(lambda n: sp.S.One / n)),
     MatOp("sse", lambda c, z, t: _squares(z, t, sp.S.One, "sse(Z, T)"), _squares_backward(lambda n: sp.Integer(2))),
     MatOp("l2", _l2,
           lambda c, g, out, w, lam: (had(g, had(lam.f, w.f)),
@@ -167,16 +197,21 @@ class Evaluator:
             hit = self.cache[tree] = self._apply(tree)
         return hit
 
+    def forward(self, op: MatOp, args: list[Matrix]) -> Matrix:
+        """One operation's forward rule on its operands' values (a shapes-only worksheet's evaluator
+        computes shapes instead: matrix/dims.py)."""
+        return op.forward(self.conventions, *args)
+
     def _apply(self, tree: E.Apply) -> Matrix:
         args = [self(a) for a in tree.args]
         op = MATRIX_OPS.get(tree.op)
         if op is None:
             raise ExpressionError(f"{tree.op} is not available for matrices (element-wise: relu, sigmoid, "
-                                  "tanh, exp, log)")
+                                  "tanh, exp, log, sqrt)")
         if tree.op == "**" and E.names(tree.args[1]):
             raise ExpressionError("A ** k: the exponent must be a number written in the expression")
         try:
-            return op.forward(self.conventions, *args)
+            return self.forward(op, args)
         except ShapeError as exc:
             operands = [(a, m) for a, m in zip(tree.args, args) if not isinstance(a, (E.Num, E.Value))]
             if tree.op in ("**", "l2"):

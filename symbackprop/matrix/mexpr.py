@@ -93,12 +93,13 @@ def shape_text(shape: Shape) -> str:
 
 
 def broadcast(a: Shape, b: Shape, what: str) -> Shape:
-    """NumPy's rule on two dimensions each: equal, or one of them 1."""
+    """NumPy's rule on two dimensions each: equal, or one of them 1 (a dimension is a number, or a
+    name as a SymPy symbol in a shapes-only worksheet)."""
     out = []
     for x, y in zip(a, b):
         if x != y and 1 not in (x, y):
             raise ShapeError(what, (a, b), "do not broadcast: each dimension must be equal, or 1 on one side")
-        out.append(max(x, y))
+        out.append(y if x == 1 else x)
     return out[0], out[1]
 
 
@@ -121,6 +122,18 @@ def matmul(a: Matrix, b: Matrix, what: str) -> Matrix:
                          f"the {b.rows} rows on the right")
     return Matrix(a.rows, b.cols, [check_size(sp.Add(*(a[i, k] * b[k, j] for k in range(a.cols))))
                                    for i in range(a.rows) for j in range(b.cols)])
+
+
+SUMS = ("colsum", "rowsum", "total")
+
+
+def summed(kind: str, a: Matrix) -> Matrix:
+    """One of the SUMS: the column sums 𝟏ᵀA (a row), the row sums A𝟏 (a column), or the total (1×1)."""
+    if kind == "colsum":
+        return Matrix(1, a.cols, [sp.Add(*a[:, j]) for j in range(a.cols)])
+    if kind == "rowsum":
+        return Matrix(a.rows, 1, [sp.Add(*a[i, :]) for i in range(a.rows)])
+    return Matrix([[sp.Add(*a)]])
 
 
 _ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
@@ -157,12 +170,8 @@ def value(f: MExpr, env: Mapping[str, Matrix], grads: Mapping[str, Matrix],
         return a.T
     if f.kind == "neg":
         return -a
-    if f.kind == "colsum":
-        return Matrix(1, a.cols, [sp.Add(*a[:, j]) for j in range(a.cols)])
-    if f.kind == "rowsum":
-        return Matrix(a.rows, 1, [sp.Add(*a[i, :]) for i in range(a.rows)])
-    if f.kind == "total":
-        return Matrix([[sp.Add(*a)]])
+    if f.kind in SUMS:
+        return summed(f.kind, a)
     if f.kind == "step":
         return a.applyfunc(lambda x: sp.Heaviside(x, f.at_zero))
     raise AssertionError(f.kind)

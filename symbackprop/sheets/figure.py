@@ -168,11 +168,12 @@ def build(d: Derivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str]
     nodes = []
     clipped = False
     for n in graph.order:
-        value = d.forward[n].value
-        if isinstance(value, sp.MatrixBase):  # its shape, which no one could take for its value
-            shape = f"{value.rows}×{value.cols}"
-            tex_shape = rf"{value.rows} \times {value.cols}\ \text{{matrix}}"
-            shown = [(tex_shape, shape), None]
+        value = d.forward[n].value if n in d.forward else None  # none in a shapes-only worksheet
+        if value is None or isinstance(value, sp.MatrixBase):  # its shape, which no one could take for its value
+            rows, cols = d.shapes[n]
+            shape = f"{rows}×{cols}"
+            tex_shape = rf"{tex(sp.sympify(rows))} \times {tex(sp.sympify(cols))}\ \text{{matrix}}"
+            shown = [(tex_shape, shape) if (rows, cols) != (1, 1) else None, None]
         else:
             shape = ""
             shown = [_number(v, tex, approx) for v in (value, d.gradient(n))]

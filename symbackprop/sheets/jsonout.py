@@ -12,6 +12,7 @@ from ..engine.protocol import Derivation
 from ..language.ops import Sigmoid
 from ..matrix.mexpr import MExpr
 from .matprint import formula_text
+from .numpyformula import shapes_dict
 from .numbers import NumberStyle, rounded, terminating
 from .printing import ExactStrPrinter
 
@@ -111,6 +112,8 @@ def decimal_values(d: Derivation) -> dict[str, Any] | None:
 
 
 def as_dict(d: Derivation) -> dict[str, Any]:
+    if d.worksheet.shapes_only:  # no values: the shapes, and each gradient as a NumPy formula
+        return shapes_dict(d, gradient_names(d), symbolic_gradients(d))  # type: ignore[arg-type]
     out = {
         "title": d.worksheet.title,
         "loss": d.loss,

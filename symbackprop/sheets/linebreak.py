@@ -35,6 +35,20 @@ def visual_length(tex: str) -> int:
     return len(re.sub(r"\s+", " ", t).strip())
 
 
+def pack(items: list[str], separator: str = r",\quad ") -> tuple[str, ...]:
+    """Items (``X = …``) a few to a line, as many as fit the width: the given values of a sheet."""
+    rows: list[str] = []
+    line: list[str] = []
+    for item in items:
+        if line and visual_length(separator.join(line + [item])) > WIDTH:
+            rows.append(separator.join(line))
+            line = []
+        line.append(item)
+    if line:
+        rows.append(separator.join(line))
+    return tuple(rows)
+
+
 def wrap(lhs: str, steps: list[Step], boxed: bool, approx: str = "") -> tuple[str, ...]:
     """Set ``lhs = s1 = s2 …`` on aligned rows of at most WIDTH, breaking long sums at their terms."""
     return _wrap(lhs, tuple(steps), boxed, approx)

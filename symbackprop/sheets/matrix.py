@@ -7,6 +7,7 @@ matrix too wide for a line is written entry by entry, and as decimals when the w
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import sympy as sp
@@ -21,7 +22,7 @@ from ..matrix.matops import Op
 from .matprint import MatrixPrinter, bmatrix, entry_latex, shape_under
 from ..matrix.mexpr import Matrix, MExpr
 from .printing import SheetPrinter, default_name_latex
-from .linebreak import WIDTH, Step, visual_length, wrap
+from .linebreak import WIDTH, Step, pack, visual_length, wrap
 from .model import Answer, Block, Equation, Sheet, UpdateSection, assemble
 from .naming import Naming
 from .numbers import NumberStyle, decimal_of
@@ -105,15 +106,7 @@ class _MatrixLayout(Naming):
         """Each given value, shapes under the names; packed a few to a line when they fit."""
         items = [shape_under(self.names[g.name], as_matrix(g.value)) + " = " + self.m.matrix(as_matrix(g.value))
                  for g in self.d.worksheet.given]
-        rows, line = [], []
-        for item in items:
-            if line and visual_length(r",\quad ".join(line + [item])) > WIDTH:
-                rows.append(r",\quad ".join(line))
-                line = []
-            line.append(item)
-        if line:
-            rows.append(r",\quad ".join(line))
-        return tuple(rows)
+        return pack(items)
 
     def forward(self) -> tuple[Equation, ...]:
         out: list[Equation] = []
@@ -134,13 +127,7 @@ class _MatrixLayout(Naming):
         return tuple(out)
 
     def shapes_of(self, tree: E.Expr) -> str:
-        """The definition with each name's shape under it (not inside a sum over entries)."""
-        if _has(tree, REDUCTIONS):
-            return self.m.definition(tree)
-        names = dict(self.names)
-        for n in E.names(tree):
-            names[n] = shape_under(self.names[n], self.d.values[n])
-        return MatrixPrinter(names.__getitem__, self.grad, self.printer, self.d.evaluator, self.grads).definition(tree)
+        return definition_with_shapes(self.m, tree, self.names, self.d.values.__getitem__)
 
     def block(self, name: str) -> Block:
         adj = self.d.adjoints[name]
@@ -255,6 +242,17 @@ def _sum(fs: list[MExpr]) -> MExpr:
     for f in fs[1:]:
         out = Op("add", (out, f))
     return out
+
+
+def definition_with_shapes(m: MatrixPrinter, tree: E.Expr, names: Mapping[str, str],
+                           shape: Callable[[str], Matrix | tuple[sp.Expr, sp.Expr]]) -> str:
+    """A definition with each name's shape under it (not inside a sum over entries)."""
+    if _has(tree, REDUCTIONS):
+        return m.definition(tree)
+    under = dict(names)
+    for n in E.names(tree):
+        under[n] = shape_under(names[n], shape(n))
+    return m.named(under.__getitem__).definition(tree)
 
 
 def _has(t: E.Expr, ops: set[str]) -> bool:

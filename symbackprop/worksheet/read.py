@@ -14,6 +14,7 @@ from .require import Constraint, read_require
 from ..language.ops import Conventions
 from .names import closest, name_problem, read_loss, undefined, unreached
 from .random_spec import Draw, read_random
+from .shapes import Dim, check_shapes_only, read_declaration
 from ..textfile import read_text
 from .yamlread import Map, Scalar, Seq, YNode, decimal_written, read_yaml
 
@@ -51,6 +52,8 @@ class Given:
     value: sp.Expr | sp.ImmutableMatrix | None
     line: int
     written: str | None = None  # a number given as a decimal, as written (0.10)
+    shape: tuple[Dim, Dim] | None = None  # a matrix declared by its shape, without numbers; one_hot:
+    one_hot: bool = False  # every row of it sums to 1
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,12 @@ class Worksheet:
 
     @property
     def has_matrices(self) -> bool:
-        """A worksheet with a matrix among its given values is solved in matrix notation."""
-        return any(isinstance(g.value, sp.MatrixBase) for g in self.given)
+        """A worksheet with a matrix among its given values (or declared by its shape) is solved in matrix notation."""
+        return any(isinstance(g.value, sp.MatrixBase) or g.shape is not None for g in self.given)
+
+    @property
+    def shapes_only(self) -> bool:  # matrices declared by their shapes, no numbers (worksheet/shapes.py)
+        return any(g.shape is not None for g in self.given)
 
 
 def check_tex(text: str, file: str, line: int, what: str) -> str:
@@ -200,7 +207,9 @@ class _Reader:
                 if ref not in defined:
                     raise self.fail(f"edge {e.tail} -> {e.head}: " + undefined(ref, defined), e.line)
         matrices = [g for g in given if isinstance(g.value, sp.MatrixBase)]
-        if matrices:
+        if any(g.shape is not None for g in given):
+            check_shapes_only(given, list(defined.items()), root, self)
+        elif matrices:
             self.matrix_limits(root, matrices[0])
         loss, loss_of = read_loss(root.get("loss"), root, nodes, edges, {g.name for g in given}, self)
         all_names = known | ({loss} if loss_of else set())
@@ -236,7 +245,7 @@ class _Reader:
     def matrix_limits(self, root: Map, first: Given) -> None:
         """What a worksheet in matrices cannot have (yet): every number must be given."""
         for key, line, _ in root.entries:
-            if key in ("edges", "random", "require"):
+            if key == "edges":
                 raise self.fail(f"{key}: not available in a worksheet with matrices (given {first.name} is a matrix)",
                                 line)
         loss = root.get("loss")
@@ -321,6 +330,7 @@ class _Reader:
                 out.append(Given(self.name(item.text, item.line, "given"), None, item.line))
             return tuple(out)
         return tuple(
+            Given(self.name(key, line, "given"), None, line, None, *read_declaration(value, key, self)) if type(value) is Map else
             Given(self.name(key, line, "given"),
                   self.matrix(value, f"given {key}") if isinstance(value, Seq) else self.number(value, f"given {key}"),
                   line, decimal_written(value))
