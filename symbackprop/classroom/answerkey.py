@@ -1,5 +1,6 @@
-"""The answer key of a class's variants: ``answers.json`` (a public contract, exact strings),
-``answers.csv`` for a spreadsheet, and the decimal approximations an LMS needs."""
+"""The answer key of a class's variants: ``answers.json`` (a public contract, exact strings; a
+matrix as a list of rows), ``answers.csv`` for a spreadsheet (a column an entry of a matrix,
+``dL/dW1[1,2]``), and the decimal approximations an LMS needs."""
 from __future__ import annotations
 
 import csv
@@ -13,18 +14,21 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ..sheets.jsonout import forward_values, gradient_values
+from ..sheets.jsonout import exact, forward_values, gradient_values
 from .variants import Variant
+from ..worksheet.require import entries
 
 DIGITS = 10  # significant digits of a decimal approximation
 
 
 @dataclass(frozen=True)
 class Row:
-    """One variant in the key: its answers.json entry (exact strings) and, for each value that is
-    not a whole number, its decimals (``decimals[part][name]``, part: forward or gradients)."""
+    """One variant in the key: its answers.json entry (exact strings), and its cells for the CSV:
+    each number (a matrix's entry by entry, ``W1[1,2]``) exact and, when not a whole number, as
+    decimals (``cells[part][name]``, ``decimals[part][name]``, part: forward or gradients)."""
 
     entry: dict[str, Any]
+    cells: dict[str, dict[str, str]]
     decimals: dict[str, dict[str, str]]
 
 
@@ -34,11 +38,11 @@ def row(v: Variant) -> Row:
     forward = forward_values(d)
     given = {g.name: forward[g.name] for g in v.worksheet.given if g.value is not None}
     entry = {"id": v.key, "given": given, "forward": forward, "gradients": gradient_values(d)}
-    values = {"forward": {n: d.forward[n].value for n in forward},
-              "gradients": {n: d.gradient(n) for n in entry["gradients"]}}
-    decimals = {part: {n: decimal(x) for n, x in xs.items() if x.is_number and not x.is_Integer}
-                for part, xs in values.items()}
-    return Row(entry, decimals)
+    values = {"forward": [x for n in forward for x in entries(n, d.forward[n].value)],
+              "gradients": [x for n in entry["gradients"] for x in entries(n, d.gradient(n))]}
+    cells = {part: {n: exact(x) for n, x in xs} for part, xs in values.items()}
+    decimals = {part: {n: decimal(x) for n, x in xs if x.is_number and not x.is_Integer} for part, xs in values.items()}
+    return Row(entry, cells, decimals)
 
 
 def answers_json(worksheet: str, seed: int, rows: Sequence[Row]) -> str:
@@ -48,9 +52,10 @@ def answers_json(worksheet: str, seed: int, rows: Sequence[Row]) -> str:
 
 
 def answers_csv(loss: str, rows: Sequence[Row]) -> str:
-    """One row a variant: id, each value, each gradient (``dL/dw1``), exact; a column that is not
-    whole numbers in every row is followed by its decimals (``dL/dw1 ≈``), for a spreadsheet."""
-    first = rows[0].entry
+    """One row a variant: id, each value, each gradient (``dL/dw1``; a matrix's entry by entry,
+    ``dL/dW1[1,2]``), exact; a column that is not whole numbers in every row is followed by its
+    decimals (``dL/dw1 ≈``), for a spreadsheet."""
+    first = rows[0].cells
     columns = [("forward", n, n) for n in first["forward"]]
     columns += [("gradients", n, f"d{loss}/d{n}") for n in first["gradients"]]
     header, picks = ["id"], []
@@ -64,7 +69,7 @@ def answers_csv(loss: str, rows: Sequence[Row]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     for r in rows:
-        writer.writerow([r.entry["id"]] + [r.decimals[p].get(n, r.entry[p][n]) if approx else r.entry[p][n]
+        writer.writerow([r.entry["id"]] + [r.decimals[p].get(n, r.cells[p][n]) if approx else r.cells[p][n]
                                            for p, n, approx in picks])
     return out.getvalue()
 

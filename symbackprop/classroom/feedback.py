@@ -10,7 +10,7 @@ import sympy as sp
 
 from ..check.report import to_document
 from ..sheets.render import environment, render, tex_escape
-from ..sheets.scalar import layout
+from ..sheets.choose import sheet_of
 from .grading import ClassFolder, Grade, percent
 
 VERDICTS = {"correct": "✓", "wrong": "✗", "ecf": "ECF", "missing": "— not written"}
@@ -41,4 +41,4 @@ def _solution(grade: Grade, folder: ClassFolder, fmt: str) -> str:
     if sheet.is_file():
         return sheet.read_text(encoding="utf-8")
     s = grade.student
-    return render(replace(layout(grade.derivation), student=s.name, email=s.email), fmt)
+    return render(replace(sheet_of(grade.derivation), student=s.name, email=s.email), fmt)

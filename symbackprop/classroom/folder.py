@@ -25,7 +25,7 @@ from .lms import Item, asked_names, item
 from ..sheets.pdf import compile_pdf
 from ..sheets.render import render
 from .roster import Student, file_name, roster_csv
-from ..sheets.scalar import layout
+from ..sheets.choose import sheet_of
 from .variant_worksheet import variant_yaml
 from .variants import Plan, Run, Variant, run
 
@@ -78,7 +78,7 @@ def make(folder: Path, request: Request, names: dict[str, str], students: dict[s
     """Write one variant's sheets and its own worksheet into ``folder``, its student's name and
     email in the sheets' headers; return its row, LMS item and LaTeX."""
     student = students[v.key]
-    sheet = replace(layout(v.derivation, request.notation), student=student.name, email=student.email)
+    sheet = replace(sheet_of(v.derivation, request.notation), student=student.name, email=student.email)
     pdf = "pdf" in request.formats
     texts = {}
     for kind in request.sheets:

@@ -1,7 +1,8 @@
 """``symbackprop stress``: draw many variants and report what the instructor tunes ``random:`` and
 ``require:`` by (after R/exams' stresstest_exercise) — how often each condition rejects a draw,
 the range of every value and answer, steps on their kinks, saturated sigmoids and tanhs, and
-degenerate variants (every answer 0, numbers too large to work by hand)."""
+degenerate variants (every answer 0, numbers too large to work by hand). In matrices every entry
+is a quantity of its own (``A[1,2]``, ``dL/dW1[1,2]``)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,10 +11,13 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
+from .conditions import applied, kinks
+from ..language import expr as E
 from ..language.equality import sign
 from ..sheets.jsonout import exact
 from ..language.ops import Sigmoid
 from .variants import REPEAT, UNDEFINED, Plan, Run, Variant, run
+from ..worksheet.require import entries
 
 SATURATION = {Sigmoid: ("sigmoid", 5), sp.tanh: ("tanh", sp.Rational(5, 2))}  # |argument| above: saturated
 HUGE_NUMERATOR = 1000
@@ -36,9 +40,9 @@ class Facts:
 def facts(v: Variant) -> Facts:
     """The job ``stress`` runs on each variant."""
     d = v.derivation
-    values = [(n, d.forward[n].value) for n in d.graph.order if d.graph.nodes[n].kind == "node"]
-    values += [(f"d{d.loss}/d{n}", d.gradient(n)) for n in d.wrt]
-    kinks = tuple(dict.fromkeys(f"∂{k.child}/∂{k.name}: step at {sp.sstr(k.argument)} = 0" for k in d.kinks))
+    values = [x for n in d.graph.order if d.graph.nodes[n].kind == "node" for x in entries(n, d.forward[n].value)]
+    answers = [x for n in d.wrt for x in entries(f"d{d.loss}/d{n}", d.gradient(n))]
+    values += answers
     saturated = []
     for name in d.graph.order:
         rule = d.forward[name].rule
@@ -47,10 +51,14 @@ def facts(v: Variant) -> Facts:
                 at = call.args[0].xreplace(d.known)
                 if at.is_number and sign(abs(at) - limit) > 0:
                     saturated.append(f"{label}({sp.sstr(call.args[0])}) in {name}")
+    for label, limit in SATURATION.values():
+        for name, tree, m in applied(d, label):
+            if any(sign(abs(x) - limit) > 0 for x in m):
+                saturated.append(f"{label}({E.text(tree.args[0])}) in {name}")
     huge = tuple(n for n, x in values if x.is_Rational and (abs(x.p) > HUGE_NUMERATOR or x.q > HUGE_DENOMINATOR))
-    zero = all(g.is_zero or g.is_number and sign(g) == 0 for g in map(d.gradient, d.wrt))
+    zero = all(g.is_zero or g.is_number and sign(g) == 0 for _, g in answers)
     return Facts(tuple((n, exact(x), float(x.evalf(20)) if x.is_number else float("nan")) for n, x in values),
-                 kinks, tuple(dict.fromkeys(saturated)), zero, huge)
+                 kinks(d), tuple(dict.fromkeys(saturated)), zero, huge)
 
 
 def stress(p: Plan, n: int, jobs: int = 0, progress: Callable[[int], None] | None = None) -> str:

@@ -2,15 +2,18 @@
 YAML, the ``worksheets/ID.yaml`` of the class folder that ``solve``, ``exercise`` and ``check`` read
 like any other worksheet.
 
-The YAML is the original text with the variant's title and drawn numbers spliced in at the places
-YAML reports, and ``random:`` and ``require:`` cut out (the numbers were drawn and meet the
+The YAML is the original text with the variant's title and drawn numbers (a matrix's drawn
+entries, each in its place in the list) spliced in at the places YAML reports, and ``random:`` and
+``require:`` cut out (the numbers were drawn and meet the
 conditions), so the author's comments, key order and every other key stay as written. Nothing is
 evaluated: the text is only composed by PyYAML's safe loader, never constructed.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -30,26 +33,51 @@ def variant_yaml(text: str, v: Variant) -> str:
     """The variant's own worksheet: ``text`` (the worksheet it was drawn from) with the variant's
     title, its drawn numbers under ``given:`` and no ``random:`` or ``require:``; the same text
     and variant always give the same bytes."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    drawn = {d.name: d.scalar(value) for d, value in zip(v.worksheet.random, v.values)}
+    drawn = {(d.name, d.entry): d.scalar(value) for d, value in zip(v.worksheet.random, v.values)}
     title = json.dumps(v.worksheet.title, ensure_ascii=False)  # a JSON string is a double-quoted YAML scalar
-    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the text
+    for start, end, what, place in _spans(text):
+        if what == "number":
+            if place not in drawn:
+                continue
+            new = _yaml_number(drawn[place])
+        else:
+            new = {"title": title, "cut": "", "insert": f"title: {title}{place}"}[what]
+        text = text[:start] + new + text[end:]
+    return HEADER + text
+
+
+@functools.lru_cache(maxsize=16)
+def _spans(text: str) -> tuple[tuple[int, int, str, Any], ...]:
+    """The places a variant's worksheet changes in ``text``, last first: (start, end, what, place),
+    what being "title" (the title's value), "insert" (no title: one goes first, ``place`` its
+    separator), "cut" (random: or require:) or "number" (a given number or entry, ``place`` its
+    (name, entry)). Composed once a text: every variant of a class asks again."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    spans: list[tuple[int, int, str, Any]] = []
     entries = root.value
     for i, (key, value) in enumerate(entries):
         if key.value == "title":
-            edits.append((value.start_mark.index, _end(value, text), title))
+            spans.append((value.start_mark.index, _end(value, text), "title", None))
         elif key.value == "given" and isinstance(value, yaml.MappingNode):
-            edits += [(node.start_mark.index, _end(node, text), _yaml_number(drawn[name.value]))
-                      for name, node in value.value if name.value in drawn]
+            spans += [(node.start_mark.index, _end(node, text), "number", (name.value, entry))
+                      for name, given in value.value for entry, node in _places(given)]
         elif key.value in DRAWING:
-            edits.append(_cut(entries, i, text, root.flow_style))
+            spans.append((*_cut(entries, i, text, root.flow_style), "cut", None))
     if not any(key.value == "title" for key, _ in entries):
         first = entries[0][0].start_mark.index
         start = first if root.flow_style else text.rfind("\n", 0, first) + 1
-        edits.append((start, start, f"title: {title}" + (", " if root.flow_style else "\n")))
-    for start, end, new in sorted(edits, reverse=True):
-        text = text[:start] + new + text[end:]
-    return HEADER + text
+        spans.append((start, start, "insert", ", " if root.flow_style else "\n"))
+    return tuple(sorted(spans, key=lambda s: (s[0], s[1]), reverse=True))
+
+
+def _places(node: yaml.Node) -> list[tuple[tuple[int, int] | None, yaml.Node]]:
+    """Where a given value's numbers stand: a number (entry None), or each entry (row, column from
+    0) of a matrix, a list of rows or one flat row, as worksheet/read.py reads it."""
+    if not isinstance(node, yaml.SequenceNode):
+        return [(None, node)]
+    nested = node.value and all(isinstance(r, yaml.SequenceNode) for r in node.value)
+    rows = node.value if nested else [node]
+    return [((i, j), item) for i, row in enumerate(rows) for j, item in enumerate(row.value)]
 
 
 def _yaml_number(s: Scalar) -> str:
@@ -69,14 +97,14 @@ def _end(node: yaml.Node, text: str) -> int:
     return max(_end(n, text) for n in children)
 
 
-def _cut(entries: list[tuple[yaml.Node, yaml.Node]], i: int, text: str, flow: bool) -> tuple[int, int, str]:
+def _cut(entries: list[tuple[yaml.Node, yaml.Node]], i: int, text: str, flow: bool) -> tuple[int, int]:
     """Removing entry ``i`` of the top mapping: its whole lines (the comments on them too), or in a
     flow mapping the entry up to the next one (the last leaves a trailing comma, which YAML allows)."""
     key, value = entries[i]
     if flow:
-        return key.start_mark.index, entries[i + 1][0].start_mark.index if i + 1 < len(entries) else _end(value, text), ""
+        return key.start_mark.index, entries[i + 1][0].start_mark.index if i + 1 < len(entries) else _end(value, text)
     end = text.find("\n", _end(value, text))
-    return text.rfind("\n", 0, key.start_mark.index) + 1, len(text) if end < 0 else end + 1, ""
+    return text.rfind("\n", 0, key.start_mark.index) + 1, len(text) if end < 0 else end + 1
 
 
 def class_variant(ws: Worksheet, key: str | None, seed: int | None, n: int | None = None,

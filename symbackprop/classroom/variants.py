@@ -6,7 +6,8 @@ SHA-256 of (seed, key), never Python's ``hash``: the same key and seed give the 
 any machine, so a variant does not depend on how many others are drawn, nor on a roster's other
 students, except that a variant whose numbers repeat an earlier one's takes its stream's next
 candidate. Variant 0 is the worksheet as written. The symbolic work (``derive.prepare``) is done
-once; each draw only substitutes numbers. Several processes (forked, on Linux) share the work.
+once; each draw only substitutes numbers (in matrices, each draw is derived again: the matrix
+engine has no symbolic part). Several processes (forked, on Linux) share the work.
 """
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from .conditions import environment, holds
-from ..engine.derive import Derivation, Prepared, derive, prepare
+from ..engine.derive import Prepared, derive, prepare
+from ..engine.protocol import Derivation
 from ..errors import EvaluationError, SymbackpropError, WorksheetError
+from ..matrix.derive import MatrixDerivation, derive_matrices
 from ..worksheet.random_spec import space_size
 from ..engine.update import with_updates
 from ..worksheet.read import Worksheet
@@ -41,17 +44,25 @@ Values = tuple[sp.Expr, ...]
 
 @dataclass(frozen=True)
 class Plan:
-    """A worksheet with its symbolic work done, and the seed of a class."""
+    """A worksheet with its symbolic work done (in matrices: derived as written, which checks every
+    shape and gives the graph and what it asks), and the seed of a class."""
 
     worksheet: Worksheet
-    prepared: Prepared
+    prepared: Prepared | MatrixDerivation
     seed: int
 
     @property
     def written(self) -> Values:
         """The numbers of variant 0, the worksheet as written."""
         given = {g.name: g.value for g in self.worksheet.given}
-        return tuple(given[d.name] for d in self.worksheet.random)
+        return tuple(d.current(given[d.name]) for d in self.worksheet.random)
+
+    def derive(self, ws: Worksheet) -> Derivation:
+        """A variant's derivation: the prepared symbolic work at its numbers, or in matrices the
+        derivation again."""
+        if self.worksheet.has_matrices:
+            return self.prepared.again(ws)
+        return derive(ws, self.prepared)
 
 
 def plan(ws: Worksheet, seed: int) -> Plan:
@@ -59,7 +70,7 @@ def plan(ws: Worksheet, seed: int) -> Plan:
     if not ws.random:
         raise WorksheetError("no random: block, so every variant would be the same; give distributions "
                              "for some given names, e.g. random: {w1: {integers: [-3, 3]}}", ws.path)
-    return Plan(ws, prepare(ws), seed)
+    return Plan(ws, derive_matrices(ws) if ws.has_matrices else prepare(ws), seed)
 
 
 @dataclass(frozen=True)
@@ -113,8 +124,15 @@ def title(ws: Worksheet, key: str, seed: int) -> str:
 def variant_worksheet(p: Plan, key: str, values: Values) -> Worksheet:
     """The worksheet with the drawn numbers in place of the given ones (``dataclasses.replace``),
     each written as its distribution writes it (a drawn decimal shows as a decimal), as the
-    variant's own worksheet file gives it."""
-    drawn = {d.name: (v, decimal_written(d.scalar(v))) for d, v in zip(p.worksheet.random, values)}
+    variant's own worksheet file gives it; a matrix gets its drawn entries."""
+    drawn = {d.name: (v, decimal_written(d.scalar(v))) for d, v in zip(p.worksheet.random, values) if d.entry is None}
+    entries: dict[str, dict[tuple[int, int], sp.Expr]] = {}
+    for d, v in zip(p.worksheet.random, values):
+        if d.entry is not None:
+            entries.setdefault(d.name, {})[d.entry] = v
+    for name, new in entries.items():
+        m = next(g.value for g in p.worksheet.given if g.name == name)
+        drawn[name] = (sp.ImmutableMatrix(m.rows, m.cols, lambda i, j: new.get((i, j), m[i, j])), None)
     given = tuple(replace(g, value=drawn[g.name][0], written=drawn[g.name][1]) if g.name in drawn else g
                   for g in p.worksheet.given)
     return replace(p.worksheet, given=given, title=title(p.worksheet, key, p.seed))
@@ -125,7 +143,7 @@ def attempt(p: Plan, key: str, values: Values, tally: Tally) -> Variant | None:
     ws = variant_worksheet(p, key, values)
     tally.draws += 1
     try:
-        d = with_updates(derive(ws, p.prepared))  # a class's sheets show the update: steps too
+        d = with_updates(p.derive(ws))  # a class's sheets show the update: steps too
     except EvaluationError as exc:
         tally.rejected[UNDEFINED] += 1
         tally.example = tally.example or exc.message + (f" (line {exc.line})" if exc.line else "")

@@ -1,8 +1,14 @@
 """The ``random:`` block of a worksheet: for some given names, the finite set of exact numbers a
-variant draws from (integers, a choice list, fractions, decimals), read with its lines."""
+variant draws from (integers, a choice list, fractions, decimals), read with its lines.
+
+Under a matrix's name the distribution draws every entry; ``W1[1,2]`` (1-based, as ``--expand``
+writes it) overrides one entry. A draw is one number: a matrix gives a draw per entry, in a fixed
+order (each name in the order of ``random:``, a matrix row by row, then the overridden entries).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import ceil, floor, prod
 from typing import Protocol
@@ -19,6 +25,7 @@ DEFAULT_DENOMINATORS = (2, 3, 4)
 DEFAULT_DIGITS = 1
 MAX_DIGITS = 6
 MAX_VALUES = 100_000  # values of one distribution
+ENTRY = re.compile(r"^\s*(\w+)\s*\[\s*(\d+)\s*,\s*(\d+)\s*\]\s*$")  # W1[1,2], an entry of a matrix
 
 
 class Reader(Protocol):
@@ -31,8 +38,9 @@ class Reader(Protocol):
 
 @dataclass(frozen=True)
 class Draw:
-    """A given name drawn uniformly from ``values`` (exact, in a fixed order); ``text`` says how,
-    ``kind`` from which distribution; a choice keeps its numbers as written."""
+    """A given name, or one ``entry`` (row, column from 0) of a given matrix, drawn uniformly from
+    ``values`` (exact, in a fixed order); ``text`` says how, ``kind`` from which distribution; a
+    choice keeps its numbers as written."""
 
     name: str
     values: tuple[sp.Expr, ...]
@@ -40,6 +48,11 @@ class Draw:
     line: int
     kind: str = "choice"
     written: tuple[Scalar, ...] = ()  # a choice's numbers as the worksheet writes them
+    entry: tuple[int, int] | None = None  # the entry of a matrix drawn (None: a number)
+
+    def current(self, value: sp.Expr | sp.MatrixBase) -> sp.Expr:
+        """What the given ``value`` (the name's) holds at the drawn place: itself, or the entry."""
+        return value if self.entry is None else value[self.entry]
 
     def scalar(self, value: sp.Expr) -> Scalar:
         """A drawn number as ``given:`` writes it, so that a variant's worksheet shows its numbers as
@@ -66,24 +79,66 @@ def space_size(draws: tuple[Draw, ...]) -> int:
     return prod(len(d.values) for d in draws)
 
 
-def read_random(node: YNode | None, reader: Reader, numbers: dict[str, sp.Expr | None]) -> tuple[Draw, ...]:
+def read_random(node: YNode | None, reader: Reader,
+                numbers: dict[str, sp.Expr | sp.MatrixBase | None]) -> tuple[Draw, ...]:
     """Read ``random:``; ``numbers`` maps each given name to its value (None: symbolic)."""
     if node is None or isinstance(node, Scalar) and node.kind == "null":
         return ()
     if not isinstance(node, Map):
         raise reader.fail("random: expected a mapping of given name: distribution", node.line)
-    out = []
-    for name, line, spec in node.entries:
+    whole, overrides = [], []
+    for key, line, spec in node.entries:
+        found = ENTRY.match(key)
+        if "[" in key and not found:
+            raise reader.fail(f"random: '{key}': an entry of a matrix is NAME[row,column], counted from 1 "
+                              "(W1[1,2])", line)
+        name = found.group(1) if found else key
         if name not in numbers:
             raise reader.fail(f"random: '{name}' is not a given name (only given numbers are drawn)", line)
-        if numbers[name] is None:
+        value = numbers[name]
+        if value is None:
             raise reader.fail(f"random: '{name}' has no value under given: (a symbolic name is not drawn)", line)
-        out.append(_read_draw(name, line, spec, reader))
-    return tuple(out)
+        draw = _read_draw(name, line, spec, reader, key.strip())
+        if found:
+            overrides.append(replace(draw, entry=_entry(found, value, key.strip(), line, reader)))
+        else:
+            whole.append(draw)
+    taken: dict[tuple[str, tuple[int, int]], int] = {}
+    for d in overrides:
+        if (d.name, d.entry) in taken:
+            raise reader.fail(f"random: entry {entry_text(d.name, d.entry)} is drawn twice (first on line "
+                              f"{taken[d.name, d.entry]})", d.line)
+        taken[d.name, d.entry] = d.line
+    out = []
+    for d in whole:
+        value = numbers[d.name]
+        if not isinstance(value, sp.MatrixBase):
+            out.append(d)
+            continue
+        out += [replace(d, entry=(i, j)) for i in range(value.rows) for j in range(value.cols)
+                if (d.name, (i, j)) not in taken]
+    return tuple(out + overrides)
 
 
-def _read_draw(name: str, line: int, spec: YNode, reader: Reader) -> Draw:
-    where = f"random {name}"
+def entry_text(name: str, entry: tuple[int, int]) -> str:
+    """An entry as the worksheet writes it, 1-based: ``W1[1,2]``."""
+    return f"{name}[{entry[0] + 1},{entry[1] + 1}]"
+
+
+def _entry(found: re.Match, value: sp.Expr | sp.MatrixBase, key: str, line: int, reader: Reader) -> tuple[int, int]:
+    """The entry (from 0) that ``NAME[i,j]`` overrides: the name must be a matrix, i and j within it."""
+    name, i, j = found.group(1), int(found.group(2)), int(found.group(3))
+    if not isinstance(value, sp.MatrixBase):
+        raise reader.fail(f"random: '{key}': {name} is a number, not a matrix (only a matrix's entry is drawn "
+                          f"alone; draw {name} with random: {name}: …)", line)
+    if not (1 <= i <= value.rows and 1 <= j <= value.cols):
+        raise reader.fail(f"random: '{key}' is outside {name}, which is {value.rows}×{value.cols} (its entries "
+                          f"run from {name}[1,1] to {name}[{value.rows},{value.cols}], counted from 1)", line)
+    return i - 1, j - 1
+
+
+def _read_draw(name: str, line: int, spec: YNode, reader: Reader, key: str) -> Draw:
+    where = f"random {key}"
     if not isinstance(spec, Map):
         raise reader.fail(f"{where}: expected a distribution such as {{integers: [-3, 3]}} "
                           f"(one of {', '.join(KINDS)})", spec.line)

@@ -1,16 +1,20 @@
 """The ``require:`` list of a worksheet: conditions every variant's numbers must meet.
 
 A condition is a comparison of expressions of the language (``z1 > 0``, ``0 < p1 < 1``, with
-``grad(name)`` for ∂L/∂name), ``integer(e, …)``, these joined by ``and``, ``or``, ``not``, or
-one of the forms in ``FORMS``. It is read by walking Python's ``ast`` with a whitelist (the
-arithmetic parts by expr.py's own walk): nothing is evaluated as Python. Whether a derivation
-meets a condition is decided in classroom/conditions.py.
+``grad(name)`` for ∂L/∂name and ``A[i,j]``, ``grad(W)[i,j]`` for an entry of a matrix, from 1),
+``integer(e, …)``, these joined by ``and``, ``or``, ``not``, or one of the forms in ``FORMS``.
+It is read by walking Python's ``ast`` with a whitelist (the arithmetic parts by expr.py's own
+walk): nothing is evaluated as Python. Whether a derivation meets a condition is decided in
+classroom/conditions.py.
 """
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Union
+
+import sympy as sp
 
 from ..language import expr as E
 from ..errors import ExpressionError
@@ -20,11 +24,12 @@ from .yamlread import Scalar, Seq, YNode
 
 GRAD = "grad"
 FORMS = {
-    "all answers integers": "every asked gradient is an integer",
-    "all answers nonzero": "no asked gradient is 0",
-    "all values integers": "every forward value is an integer",
-    "no kinks": "no ReLU, |x|, max or min sits exactly on its kink",
+    "all answers integers": "every asked gradient is an integer (every entry of a matrix)",
+    "all answers nonzero": "no asked gradient is 0 (no entry of a matrix)",
+    "all values integers": "every forward value is an integer (every entry of a matrix)",
+    "no kinks": "no ReLU, |x|, max or min sits exactly on its kink (no entry of relu's argument is 0)",
 }
+_ENTRY = re.compile(r"^(.*)\[(\d+),(\d+)\]$")  # the name an entry is bound to: A[1,2], grad(W)[1,2]
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
@@ -75,6 +80,25 @@ def grad_name(name: str) -> str:
     return f"{GRAD}({name})"
 
 
+def entry_name(name: str, row: int, column: int) -> str:
+    """The name an entry (``A[1,2]``, ``grad(W)[1,2]``; from 1) is bound to (never a worksheet name)."""
+    return f"{name}[{row},{column}]"
+
+
+def split_entry(name: str) -> tuple[str, tuple[int, int] | None]:
+    """A bound name and the entry it picks (from 1): ``grad(W)[1,2]`` is ``grad(W)``, (1, 2)."""
+    found = _ENTRY.match(name)
+    return (found.group(1), (int(found.group(2)), int(found.group(3)))) if found else (name, None)
+
+
+def entries(name: str, value: sp.Expr | sp.MatrixBase) -> list[tuple[str, sp.Expr]]:
+    """A value as named numbers: a number as itself, a matrix entry by entry, row by row
+    (``A[1,1]``, ``A[1,2]``, …), the names conditions, the answer key and ``stress`` use."""
+    if not isinstance(value, sp.MatrixBase):
+        return [(name, value)]
+    return [(entry_name(name, i + 1, j + 1), value[i, j]) for i in range(value.rows) for j in range(value.cols)]
+
+
 def read_require(node: YNode | None, reader: Reader, known: set[str]) -> tuple[Constraint, ...]:
     """Read ``require:`` (a list of conditions, or one); ``known`` are the names of the graph."""
     if node is None or isinstance(node, Scalar) and node.kind == "null":
@@ -88,7 +112,7 @@ def read_require(node: YNode | None, reader: Reader, known: set[str]) -> tuple[C
         except ExpressionError as exc:
             raise reader.fail(f"require '{item.text.strip()}': {exc.message}", item.line) from None
         for name in _names(test):
-            bare = name.removeprefix(GRAD + "(").removesuffix(")")
+            bare = split_entry(name)[0].removeprefix(GRAD + "(").removesuffix(")")
             if bare not in known:
                 raise reader.fail(f"require '{item.text.strip()}': {undefined(bare, known)}", item.line)
         out.append(Constraint(item.text.strip(), test, item.line))
@@ -128,7 +152,8 @@ def _test(node: ast.AST, source: str) -> Test:
 
 
 class _Grads(ast.NodeTransformer):
-    """``grad(name)`` becomes the name ``grad(name)``, so expr.py's walk reads it as a name."""
+    """``grad(name)`` becomes the name ``grad(name)``, and an entry ``A[1,2]`` the name ``A[1,2]``,
+    so expr.py's walk reads them as names."""
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         if isinstance(node.func, ast.Name) and node.func.id == GRAD:
@@ -136,6 +161,17 @@ class _Grads(ast.NodeTransformer):
                 raise ExpressionError("grad takes one name: grad(w1)")
             return ast.Name(grad_name(node.args[0].id), ast.Load())
         return self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        value = self.visit(node.value)
+        index = node.slice
+        if not isinstance(value, ast.Name):
+            raise ExpressionError("only a name or grad(name) has entries: A[1,2], grad(W1)[1,2]")
+        if not (isinstance(index, ast.Tuple) and len(index.elts) == 2
+                and all(isinstance(e, ast.Constant) and type(e.value) is int and e.value >= 1 for e in index.elts)):
+            raise ExpressionError(f"an entry of {value.id} is {value.id}[row,column], two whole numbers counted "
+                                  "from 1 (A[1,2])")
+        return ast.Name(entry_name(value.id, *(e.value for e in index.elts)), ast.Load())
 
 
 def _value(node: ast.AST, source: str) -> E.Expr:
