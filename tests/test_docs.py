@@ -26,7 +26,7 @@ from support.paths import ROOT
 DOCS = ROOT / "docs"
 PAGES = (ROOT / "README.md", *sorted(DOCS.glob("*.md")))
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-COMMANDS = ("solve", "exercise", "check", "variants", "stress", "doctor")
+COMMANDS = ("solve", "exercise", "check", "variants", "grade", "stress", "doctor")
 
 
 def blocks(page: Path, language: str) -> list[tuple[int, str]]:
