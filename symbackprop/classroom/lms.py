@@ -149,7 +149,7 @@ def warnings(items: Sequence[Item | None], canvas: bool) -> list[str]:
     if sum(zero.values()):
         a = next(a for a in first if zero[a.label])
         lines.append(f"some variants ask for an exact 0, which a guess of 0 answers: {which(zero)}; a require: "
-                     f"condition such as grad({a.gradient}) != 0 leaves them out")
+                     f"condition such as grad({a.gradient}){a.name[len(a.gradient):]} != 0 leaves them out")
     if sum(tiny.values()):
         lines.append(f"some variants ask for a number below 0.0001 in absolute value, which Canvas rounds to 0: "
                      f"{which(tiny)}; ask for a multiple with --scale 1000 (or more), or leave them out with a "
