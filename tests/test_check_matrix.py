@@ -165,6 +165,11 @@ def test_unreadable_is_a_verdict(text: str) -> None:
     assert c.verdict == "unreadable" and c.diagnosis
 
 
+def test_an_empty_subscript_is_read_not_a_crash() -> None:
+    report = check(W004, "$$W_{} = \\begin{bmatrix} 1 \\end{bmatrix}$$\n$$\\frac{\\partial L}{\\partial b_{}} = 2$$")
+    assert len(report.claims) == 2 and all(c.verdict in ("unknown", "unreadable", "wrong") for c in report.claims)
+
+
 def test_report_formats_show_matrices() -> None:
     for fmt in ("md", "tex"):
         done = run_cli("check", str(W003), str(ANSWERS / "003_mask.md"), "--format", fmt)

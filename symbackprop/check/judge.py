@@ -15,6 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 import sympy as sp
 
@@ -37,6 +38,7 @@ from .tree import Atom, Node, Num
 JUDGED = ("correct", "wrong", "ecf")  # the verdicts that score: the others say nothing of the writer
 LINE_BOUND = 2.0  # seconds to read and judge one line
 MAX_CLAIMS = 2_000  # equation chains in one derivation
+L = TypeVar("L")  # the left side of a chain, as a checker reads it
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,52 @@ def asked(d: Derivation) -> tuple[str, ...]:
                                                                           gradient_names(d)), *updates])
 
 
-class _Walk:
+class LineWalk(Generic[L]):
+    """What the scalar and the matrix checkers do alike with each line: judge it within LINE_BOUND,
+    and read its left side — none after a claim continues that claim's (``= 0.08217`` on the next
+    line), none at all makes a line of arithmetic alone. A checker reads a chain into its members
+    (``read``), judges a line of arithmetic (``arithmetic``) and a claim about a left side
+    (``judge_left``); ``last`` is the left side a line starting with ``=`` continues."""
+
+    last: L | None = None
+
+    def judge(self, ml: MathLine) -> ClaimCheck:
+        try:
+            with time_limit(LINE_BOUND):
+                return self.judge_line(ml)
+        except TimeoutError:
+            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable",
+                              f"judging this line took longer than {LINE_BOUND:g} s")
+        except (RecursionError, MemoryError):
+            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", "too large or nested too deeply")
+
+    def judge_line(self, ml: MathLine) -> ClaimCheck:
+        try:
+            members = self.read(ml.text)
+        except Unreadable as exc:
+            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", str(exc))
+        lhs, rhs = members[0], members[1:]
+        continued = isinstance(lhs, Unreadable) and str(lhs) == "empty" and self.last is not None
+        if continued:
+            lhs = self.last
+        if isinstance(lhs, Unreadable):
+            if str(lhs) == "empty":
+                return self.arithmetic(ml, rhs)
+            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", f"the left side: {lhs}")
+        return self.judge_left(ml, lhs, members, continued)
+
+    def read(self, text: str) -> list[L | Unreadable]:
+        raise NotImplementedError
+
+    def arithmetic(self, ml: MathLine, members: list) -> ClaimCheck:
+        raise NotImplementedError
+
+    def judge_left(self, ml: MathLine, lhs: L, members: list, continued: bool) -> ClaimCheck:
+        """A claim about the quantity ``lhs`` names (or arithmetic, when it is a formula)."""
+        raise NotImplementedError
+
+
+class _Walk(LineWalk[Node]):
     """The state carried from line to line: the writer's values (carried.py), their local names
     (``Q`` for the gate at hand) and the left side that a line starting with ``=`` continues."""
 
@@ -135,32 +182,13 @@ class _Walk:
     def d(self) -> Derivation:
         return self.names.derivation
 
-    def judge(self, ml: MathLine) -> ClaimCheck:
-        try:
-            with time_limit(LINE_BOUND):
-                return self._judge(ml)
-        except TimeoutError:
-            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable",
-                              f"judging this line took longer than {LINE_BOUND:g} s")
-        except (RecursionError, MemoryError):
-            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", "too large or nested too deeply")
-
-    def _judge(self, ml: MathLine) -> ClaimCheck:
-        text = ml.text
+    def read(self, text: str) -> list[Node | Unreadable]:
         for written, name in self.text_aliases:
             text = text.replace(written, r"\text{" + name + "}")
-        try:
-            members = parse_chain(text, self.names.lexicon)
-        except Unreadable as exc:
-            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", str(exc))
-        lhs, rhs = members[0], members[1:]
-        continued = isinstance(lhs, Unreadable) and str(lhs) == "empty" and self.last is not None
-        if continued:
-            lhs = self.last
-        if isinstance(lhs, Unreadable):
-            if str(lhs) == "empty":
-                return self._arithmetic(ml, rhs)
-            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", f"the left side: {lhs}")
+        return parse_chain(text, self.names.lexicon)
+
+    def judge_left(self, ml: MathLine, lhs: Node, members: list, continued: bool) -> ClaimCheck:
+        rhs = members[1:]
         if isinstance(lhs, Atom) and lhs.key in self.bindings and members[0] is lhs:
             self.bindings.pop(lhs.key)  # "Q = …" again: the writer's Q is now another gate
         try:
@@ -173,7 +201,7 @@ class _Walk:
             built = _build(lhs, self._resolver())
             if isinstance(built, UnknownName):
                 return self._unknown(ml, lhs, rhs, built)
-            return self._arithmetic(ml, members)
+            return self.arithmetic(ml, members)
         if not self._given(q):  # restating a given number is no step a later '=' continues
             self.last = lhs
         return self._claim(ml, q, rhs, self.carried.said.get(q) if continued else None)
@@ -382,7 +410,7 @@ class _Walk:
         found += [n for n in d.graph.order if symbol(n) in c.ground and c.agree(value, c.truth(Quantity("value", n)))]
         return found[:4]
 
-    def _arithmetic(self, ml: MathLine, members: list) -> ClaimCheck:
+    def arithmetic(self, ml: MathLine, members: list) -> ClaimCheck:
         """A chain of numbers alone (``(2)(4) - 6 = 2``): each step must equal the one before, or
         be a rounding of it."""
         self.last = None

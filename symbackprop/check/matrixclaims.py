@@ -17,7 +17,7 @@ from ..matrix.matops import Evaluator
 from .answer_text import MathLine
 from .carried import Chain
 from .claims import LEARNING_RATE, Names, Quantity, UnknownName
-from .judge import LINE_BOUND, CheckReport, ClaimCheck, asked, chains, time_limit
+from .judge import CheckReport, ClaimCheck, LineWalk, asked, chains
 from .matrixcarried import MatrixCarried
 from .matrixdiagnose import NO_DIAGNOSIS, diagnose_matrix
 from .matrixeval import Bound, Matrix, MValue, ShapeMismatch, agree_m, evaluate, node_text, transposed
@@ -36,7 +36,7 @@ def check_matrix_text(d: MatrixDerivation, text: str, answer: str = "<answer>",
     return CheckReport(d.worksheet.path, d.worksheet.title, answer, d.loss, claims, asked(d), walk.digits)
 
 
-class _MatrixWalk:
+class _MatrixWalk(LineWalk[MNode]):
     """The state carried from line to line: the writer's values and the left side a line that
     starts with ``=`` continues."""
 
@@ -53,29 +53,11 @@ class _MatrixWalk:
     def show(self, value: MValue | Matrix) -> str:
         return shown_any(unwrap(value.exact if isinstance(value, MValue) else value), self.digits)
 
-    def judge(self, ml: MathLine) -> ClaimCheck:
-        try:
-            with time_limit(LINE_BOUND):
-                return self._judge(ml)
-        except TimeoutError:
-            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable",
-                              f"judging this line took longer than {LINE_BOUND:g} s")
-        except (RecursionError, MemoryError):
-            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", "too large or nested too deeply")
+    def read(self, text: str) -> list[MNode | Unreadable]:
+        return parse_matrix_chain(text, self.names.lexicon)
 
-    def _judge(self, ml: MathLine) -> ClaimCheck:
-        try:
-            members = parse_matrix_chain(ml.text, self.names.lexicon)
-        except Unreadable as exc:
-            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", str(exc))
-        lhs, rhs = members[0], members[1:]
-        continued = isinstance(lhs, Unreadable) and str(lhs) == "empty" and self.last is not None
-        if continued:
-            lhs = self.last
-        if isinstance(lhs, Unreadable):
-            if str(lhs) == "empty":
-                return self._arithmetic(ml, rhs)
-            return ClaimCheck(ml.line, ml.text, None, None, None, "unreadable", f"the left side: {lhs}")
+    def judge_left(self, ml: MathLine, lhs: MNode, members: list, continued: bool) -> ClaimCheck:
+        rhs = members[1:]
         try:
             q = self._quantity(lhs)
         except UnknownName as exc:
@@ -86,7 +68,7 @@ class _MatrixWalk:
             return ClaimCheck(ml.line, ml.text, None, None, None, "unknown" if isinstance(lhs, Deriv) else
                               "unreadable", str(exc) if isinstance(lhs, Deriv) else f"the left side: {exc}")
         if q is None:
-            return self._arithmetic(ml, members)
+            return self.arithmetic(ml, members)
         if not self.carried.given(q):
             self.last = lhs
         return self._claim(ml, q, rhs, self.carried.said.get(q) if continued else None)
@@ -232,7 +214,7 @@ class _MatrixWalk:
                 notes.append(f"step {i} gives {self.show(a)} but step {j} gives {self.show(b)}")
         return tuple(notes)
 
-    def _arithmetic(self, ml: MathLine, members: list) -> ClaimCheck:
+    def arithmetic(self, ml: MathLine, members: list) -> ClaimCheck:
         """A chain of formulas and numbers alone: each step must equal the one before."""
         self.last = None
         bound = Bound()

@@ -19,6 +19,7 @@ from ..language import expr as E
 from ..matrix.derive import MatrixDerivation, MatrixTerm
 from ..matrix.mexpr import ONE, Const, Grad, Leaf, Matrix, MExpr, Ones, Op, Part, value as formula_value
 from .claims import Quantity
+from .matrixeval import operations, replaced
 
 MAX_CAUSES = 3
 NO_DIAGNOSIS = "no diagnosis"
@@ -90,7 +91,7 @@ def mistakes(d: MatrixDerivation, name: str) -> Iterator[Mistake]:
         for f, change in _transposes(t.formula):
             kind = {1: "an extra transpose", 0: "the transpose on the other factor", -1: "a transpose missing"}[change]
             yield Mistake(node, t.child, f, f"{kind}: {text(f, loss)} instead of {text(t.formula, loss)}{where}")
-        for path, op in _ops(t.formula):
+        for path, op in operations(t.formula, Op):
             for f, cause in _local(op, t.formula, path, loss):
                 yield Mistake(node, t.child, f, cause + where)
         if len(d.adjoints[node].terms) > 1:
@@ -108,22 +109,22 @@ def _local(op: Op, whole: MExpr, path: tuple[int, ...], loss: str) -> Iterator[t
     """The changes of one operation that courses see, with their causes."""
     if op.kind == "step":
         inner = text(op.args[0], loss)
-        yield _put(whole, path, ONE), f"the ReLU mask 𝟏[{inner} > 0] is missing"
+        yield replaced(whole, path, ONE), f"the ReLU mask 𝟏[{inner} > 0] is missing"
         other = 1 - op.at_zero if op.at_zero in (0, 1) else sp.S.One
-        yield _put(whole, path, replace(op, at_zero=other)), (f"relu′(0) taken as {other} where {inner} is 0 (this "
+        yield replaced(whole, path, replace(op, at_zero=other)), (f"relu′(0) taken as {other} where {inner} is 0 (this "
                                                               f"worksheet takes {op.at_zero})")
     elif op.kind == "colsum":
         g = op.args[0]
         shown = text(g, loss)
-        yield _put(whole, path, Op("rowsum", (g,))), (f"summed over the wrong axis: the row sums {shown} 𝟏 (one per "
+        yield replaced(whole, path, Op("rowsum", (g,))), (f"summed over the wrong axis: the row sums {shown} 𝟏 (one per "
                                                      f"sample) instead of the column sums 𝟏ᵀ {shown}")
-        yield _put(whole, path, Op("T", (Op("rowsum", (g,)),))), (f"summed over the wrong axis: the row sums of "
+        yield replaced(whole, path, Op("T", (Op("rowsum", (g,)),))), (f"summed over the wrong axis: the row sums of "
                                                                  f"{shown} instead of its column sums 𝟏ᵀ {shown}")
-        yield _put(whole, path, g), f"not summed over the batch: the bias gradient is 𝟏ᵀ {shown}, one row"
-        yield _put(whole, path, Op("total", (g,))), f"summed over every entry: the bias gradient is 𝟏ᵀ {shown}"
+        yield replaced(whole, path, g), f"not summed over the batch: the bias gradient is 𝟏ᵀ {shown}, one row"
+        yield replaced(whole, path, Op("total", (g,))), f"summed over every entry: the bias gradient is 𝟏ᵀ {shown}"
     elif op.kind == "had" and _softmax_parts(op) is not None:
         p, g = _softmax_parts(op)
-        yield _put(whole, path, Op("had", (Op("had", (p, Op("sub", (ONE, p)))), g))), (
+        yield replaced(whole, path, Op("had", (Op("had", (p, Op("sub", (ONE, p)))), g))), (
             f"softmax's Jacobian replaced by an element-wise derivative: {text(p, loss)} ⊙ (1 − {text(p, loss)}) ⊙ "
             f"{text(g, loss)} instead of {text(op, loss)}")
 
@@ -189,30 +190,15 @@ def _sweep(d: MatrixDerivation, name: str, env: Mapping[str, Matrix], said: Mapp
     return None
 
 
-def _ops(f: MExpr, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], Op]]:
-    if isinstance(f, Op):
-        yield path, f
-        for i, a in enumerate(f.args):
-            yield from _ops(a, path + (i,))
-
-
-def _put(f: MExpr, path: tuple[int, ...], new: MExpr) -> MExpr:
-    if not path:
-        return new
-    args = list(f.args)
-    args[path[0]] = _put(args[path[0]], path[1:], new)
-    return replace(f, args=tuple(args))
-
-
 def _transposes(f: MExpr) -> Iterator[tuple[MExpr, int]]:
     """The formula with the transposes of one matrix product changed, and by how many."""
-    for path, op in _ops(f):
+    for path, op in operations(f, Op):
         if op.kind != "matmul":
             continue
         a, b = op.args
         for x, y in ((_toggle(a), b), (a, _toggle(b)), (_toggle(a), _toggle(b)), (_toggle(b), _toggle(a))):
             change = _is_t(x) + _is_t(y) - _is_t(a) - _is_t(b)
-            yield _put(f, path, Op("matmul", (x, y))), max(-1, min(1, change))
+            yield replaced(f, path, Op("matmul", (x, y))), max(-1, min(1, change))
 
 
 def _is_t(f: MExpr) -> int:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import sympy as sp
 
 from ..errors import EvaluationError
 from ..language.ops import Conventions, build_binary, check_size
 from ..matrix.matops import MATRIX_OPS
-from ..matrix.mexpr import ShapeError, elementwise, shape_text
+from ..matrix.mexpr import SUMS, ShapeError, elementwise, matmul, shape_text, summed
 from .matrixmath import Mat, MNode, MOp, Ones
 from .numeric import Span, Value, agree, enclose
 from .tokens import Unreadable
@@ -27,6 +28,7 @@ Matrix = sp.ImmutableMatrix
 Resolve = Callable[[Atom | Deriv | Grad | Num], Matrix]
 RELATIONS = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}
 MAX_VARIANTS = 16  # transposes tried in one written formula
+T = TypeVar("T")
 
 
 class ShapeMismatch(Unreadable):
@@ -144,12 +146,8 @@ def _evaluate(node: MNode, resolve: Resolve, bound: Bound, c: Conventions) -> Ma
         return elementwise(lambda x, k: build_binary("**", x, k), "a power", a, ms[1])
     if node.op == "neg":
         return -a
-    if node.op == "colsum":
-        return Matrix(1, a.cols, [sp.Add(*a[:, j]) for j in range(a.cols)])
-    if node.op == "rowsum":
-        return Matrix(a.rows, 1, [sp.Add(*a[i, :]) for i in range(a.rows)])
-    if node.op == "total":
-        return Matrix([[sp.Add(*a)]])
+    if node.op in SUMS:
+        return summed(node.op, a)
     if node.op == "sqrt":
         return a.applyfunc(lambda x: check_size(sp.sqrt(x)))
     if node.op == "relu'":
@@ -182,28 +180,29 @@ def _scalar(a: Matrix | OnesVector, what: str) -> sp.Expr:
 def _product(a: Matrix | OnesVector, b: Matrix | OnesVector) -> Matrix:
     """The matrix product; a scaling when one side is 1×1; 𝟏ᵀG the column sums, G𝟏 the row sums."""
     if isinstance(a, OnesVector) and a.row and isinstance(b, sp.MatrixBase):
-        return Matrix(1, b.cols, [sp.Add(*b[:, j]) for j in range(b.cols)])
+        return summed("colsum", b)
     if isinstance(b, OnesVector) and not b.row and isinstance(a, sp.MatrixBase):
-        return Matrix(a.rows, 1, [sp.Add(*a[i, :]) for i in range(a.rows)])
+        return summed("rowsum", a)
     a, b = _matrix(a), _matrix(b)
     if a.shape == (1, 1) or b.shape == (1, 1):
         return elementwise(lambda x, y: build_binary("*", x, y), "a product", a, b)
     if a.cols != b.rows:
         raise ShapeMismatch(f"the shapes do not fit: a {shape_text(a.shape)} matrix times a {shape_text(b.shape)} "
                             f"one (the {a.cols} columns on the left must equal the {b.rows} rows on the right)")
-    return Matrix(a.rows, b.cols, [check_size(sp.Add(*(a[i, k] * b[k, j] for k in range(a.cols))))
-                                   for i in range(a.rows) for j in range(b.cols)])
+    return matmul(a, b, "a product")
 
 
 def transposed(node: MNode) -> Iterator[tuple[MNode, int]]:
     """The formula with the transposes of one product's factors changed (one added, one taken
     away, or moved to the other factor), with how many transposes the change adds (+1, 0, −1)."""
     count = 0
-    for path, product in _products(node, ()):
+    for path, product in operations(node, MOp):
+        if product.op != "*" or any(isinstance(a, (Num, Ones)) for a in product.args):
+            continue
         a, b = product.args
         for new_a, new_b in ((_toggle(a), b), (a, _toggle(b)), (_toggle(a), _toggle(b))):
             changed = _is_t(new_a) + _is_t(new_b) - _is_t(a) - _is_t(b)
-            yield _replace(node, path, MOp("*", (new_a, new_b))), changed
+            yield replaced(node, path, MOp("*", (new_a, new_b))), changed
             count += 1
             if count >= MAX_VARIANTS:
                 return
@@ -217,19 +216,21 @@ def _toggle(node: MNode) -> MNode:
     return node.args[0] if _is_t(node) else MOp("T", (node,))
 
 
-def _products(node: MNode, path: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], MOp]]:
-    if isinstance(node, MOp):
-        if node.op == "*" and not any(isinstance(a, (Num, Ones)) for a in node.args):
-            yield path, node
-        for i, a in enumerate(node.args):
-            yield from _products(a, path + (i,))
+def operations(node: Any, kind: type[T], path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], T]]:
+    """Every operation (of the dataclass ``kind``, with ``args``) of a formula tree, outermost
+    first, with its path: the indices of the arguments that lead to it."""
+    if isinstance(node, kind):
+        yield path, node
+        for i, a in enumerate(node.args):  # type: ignore[attr-defined]  # an operation has args
+            yield from operations(a, kind, path + (i,))
 
 
-def _replace(node: MNode, path: tuple[int, ...], new: MNode) -> MNode:
+def replaced(node: Any, path: tuple[int, ...], new: T) -> T:
+    """A formula tree of frozen dataclasses with ``new`` at ``path`` (see ``operations``)."""
     if not path:
         return new
     args = list(node.args)
-    args[path[0]] = _replace(args[path[0]], path[1:], new)
+    args[path[0]] = replaced(args[path[0]], path[1:], new)
     return replace(node, args=tuple(args))
 
 
