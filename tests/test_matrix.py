@@ -11,11 +11,11 @@ import json
 import pytest
 import sympy as sp
 
-from support.cli import run_cli
+from support.cli import run_cli, solve_fails_in_one_line
 from support.paths import WORKSHEETS
+from support.scalarcheck import assert_scalar_engine_agrees
 from symbackprop import solve
 from symbackprop.engine.derive import derive
-from symbackprop.matrix.expand import scalar_worksheet
 from symbackprop.matrix.derive import derive_matrices
 from symbackprop.language.equality import equal
 from symbackprop.language.normal import normal
@@ -79,14 +79,7 @@ def test_mlp_by_hand_and_the_kink() -> None:
 
 @pytest.mark.parametrize("path", [M003, L004, MLP], ids=lambda p: p.stem)
 def test_every_gradient_equals_the_scalar_expansion(path) -> None:
-    d = derive_matrices(load(path))
-    s = derive(scalar_worksheet(d))
-    for name in d.wrt:
-        m = d.gradient_matrix(name)
-        for i in range(m.rows):
-            for j in range(m.cols):
-                scalar = name if m.shape == (1, 1) else f"{name}_{i + 1}_{j + 1}"
-                assert equal(m[i, j], s.gradient(scalar)), (name, i, j)
+    assert_scalar_engine_agrees(derive_matrices(load(path)))
 
 
 def test_the_sheet_writes_the_matrix_formulas_with_shapes() -> None:
@@ -152,14 +145,7 @@ MISTAKES = {
 
 @pytest.mark.parametrize("case", sorted(MISTAKES))
 def test_matrix_mistakes_are_one_line_exit_2(case, tmp_path) -> None:
-    text, message = MISTAKES[case]
-    path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    proc = run_cli("solve", str(path))
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert lines[0].startswith(f"symbackprop: {path}") and message in lines[0], lines[0]
-    assert proc.stdout == ""
+    solve_fails_in_one_line(*MISTAKES[case], tmp_path)
 
 
 @pytest.mark.parametrize("entry, message", [

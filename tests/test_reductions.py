@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from support.cli import run_cli
+from support.cli import solve_fails_in_one_line
 from support.paths import WORKSHEETS
+from support.scalarcheck import assert_scalar_engine_agrees
 from symbackprop import solve
-from symbackprop.engine.derive import derive
 from symbackprop.errors import ExpressionError
 from symbackprop.language import expr as E
 from symbackprop.language.equality import equal
-from symbackprop.matrix.derive import MatrixDerivation, derive_matrices
-from symbackprop.matrix.expand import expand_entries, scalar_worksheet
+from symbackprop.matrix.derive import derive_matrices
+from symbackprop.matrix.expand import expand_entries
 from symbackprop.matrix.matops import MATRIX_OPS, Operand
 from symbackprop.matrix.mexpr import Const, Grad, Leaf, MExpr, Ones, Op, value
 from symbackprop.worksheet.read import load, loads
@@ -82,12 +82,7 @@ def test_the_internal_names_cannot_be_written() -> None:
     ("given:\n  X: [[1, -2]]\nnodes:\n  L: sum(sqrt(X))\n", "square root of the negative number -2"),
 ])
 def test_mistakes_are_one_line_exit_2(text, message, tmp_path) -> None:
-    path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    proc = run_cli("solve", str(path))
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and message in lines[0], proc.stderr
-    assert proc.stdout == ""
+    solve_fails_in_one_line(text, message, tmp_path)
 
 
 # -- forward values -----------------------------------------------------------------------------------------
@@ -189,17 +184,6 @@ def test_normalization_equals_pytorch(path) -> None:
     assert close(d.values["Y"], y) and close(d.values["L"], loss.reshape(1, 1))
     for name, t in (("X", x), ("gamma", gamma), ("beta", beta)):
         assert close(d.gradient_matrix(name), t.grad), name
-
-
-def assert_scalar_engine_agrees(d: MatrixDerivation) -> None:
-    """Every gradient asked, entry by entry, equals the scalar engine's on the worksheet written in scalars."""
-    s = derive(scalar_worksheet(d))
-    for name in d.wrt:
-        m = d.gradient_matrix(name)
-        for i in range(m.rows):
-            for j in range(m.cols):
-                scalar = name if m.shape == (1, 1) else f"{name}_{i + 1}_{j + 1}"
-                assert equal(m[i, j], s.gradient(scalar)), (name, i, j)
 
 
 @pytest.mark.parametrize("path", [BN, LN], ids=["batch_norm", "layer_norm"])

@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pytest
 
-from support.cli import run_cli
+from support.cli import solve_fails_in_one_line
 from support.paths import WORKSHEETS
 from support.randmatrix import MatrixGraph, fold, generate, shape
 from symbackprop import solve
@@ -241,14 +241,7 @@ MISTAKES = {
 
 @pytest.mark.parametrize("case", sorted(MISTAKES))
 def test_mistakes_are_one_line_exit_2(case, tmp_path) -> None:
-    text, message = MISTAKES[case]
-    path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    proc = run_cli("solve", str(path))
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert lines[0].startswith(f"symbackprop: {path}") and message in lines[0], lines[0]
-    assert proc.stdout == ""
+    solve_fails_in_one_line(*MISTAKES[case], tmp_path)
 
 
 def test_expand_is_refused() -> None:
