@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
-import pstats
 import shutil
 import sys
 import tempfile
@@ -34,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from profiling import print_profile  # noqa: E402  (beside this script)
 from symbackprop.classroom.answerkey import Row, row  # noqa: E402
 from symbackprop.classroom.folder import Request, write  # noqa: E402
 from symbackprop.classroom.roster import numbered  # noqa: E402
@@ -74,12 +73,7 @@ def profile(p: Plan, n: int, top: int) -> None:
     prof.enable()
     run(p, [str(i) for i in range(1, n + 1)], key_job, jobs=1)
     prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(r"symbackprop", top)
-    text = buf.getvalue()
-    print(f"\n## cProfile of {n} variants (key) in one process (top {top} cumulative)\n\n```")
-    print(text[text.find("   ncalls"):].rstrip())
-    print("```")
+    print_profile(prof, f"cProfile of {n} variants (key) in one process (top {top} cumulative)", r"symbackprop", top)
 
 
 def main() -> None:

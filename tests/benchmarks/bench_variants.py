@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
-import pstats
 import shutil
 import subprocess
 import sys
@@ -33,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from profiling import print_profile  # noqa: E402  (beside this script)
 
 WORKSHEET = ROOT / "worksheets" / "001_linear_network_random.yaml"
 TARGET_N, TARGET_S = 1000, 10.0
@@ -72,12 +72,7 @@ def profile(n: int, top: int) -> None:
         write(p, [str(i) for i in range(1, n + 1)], True, Request(("md", "tex"), ("solution",)), Path(tmp) / "c",
               jobs=1)
         prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(r"symbackprop|jinja2|sympy", top)
-    text = buf.getvalue()
-    print(f"\n## cProfile of {n} variants in one process (top {top} cumulative)\n\n```")
-    print(text[text.find("   ncalls"):].rstrip())
-    print("```")
+    print_profile(prof, f"cProfile of {n} variants in one process (top {top} cumulative)", r"symbackprop|jinja2|sympy", top)
 
 
 def main() -> None:
