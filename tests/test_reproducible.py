@@ -21,7 +21,8 @@ from symbackprop import cli, textfile
 from support.paths import ROOT, WORKSHEETS
 
 HAS_TEX = shutil.which("pdflatex") is not None
-SHEETS = ("000_edge_graph", "004_softmax_choose", "002_relu_skip_symbolic", "004_mlp_classifier")
+SHEETS = ("000_edge_graph", "004_softmax_choose", "002_relu_skip_symbolic", "004_mlp_classifier", "004_linear_layer_shapes",
+          "006_batchnorm_matrix")
 COMMANDS = [("solve", fmt) for fmt in ("md", "tex", "json")] + [("exercise", fmt) for fmt in ("md", "tex")]
 PDF_COMMANDS = [("solve", "pdf"), ("exercise", "pdf")]
 
