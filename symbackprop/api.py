@@ -203,5 +203,6 @@ def grade(class_dir: str | Path, submissions: str | Path, out: str | Path | None
         writable(out, canvas_csv, moodle_csv)
     grades = grade_class(read_class(class_dir), submissions, str(ecf_credit), allowed, progress)
     if out is not None:
-        grades = replace(grades, warnings=tuple(write(grades, out, formats, canvas_csv, moodle_csv, assignment)))
+        grades = replace(grades, warnings=grades.warnings + tuple(write(grades, out, formats, canvas_csv, moodle_csv,
+                                                                             assignment)))
     return grades

@@ -23,7 +23,7 @@ from symbackprop.worksheet.read import load
 
 WORKSHEET = ROOT / "worksheets" / "001_linear_network_random.yaml"
 N = 30
-COPIER, SLIP, MISSING, BINARY, NO_MATH, FOLDER = "s02", "s03", "s04", "s05", "s06", "s07"
+COPIER, SLIP, MISSING, BINARY, NO_MATH, FOLDER, QUIET_COPIER = "s02", "s03", "s04", "s05", "s06", "s07", "s08"
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +47,12 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if sid == FOLDER:
             (subs / sid).mkdir()
             (subs / sid / "work.md").write_text(text, encoding="utf-8")
-        elif sid not in (COPIER, MISSING, BINARY, NO_MATH):
+        elif sid not in (COPIER, MISSING, BINARY, NO_MATH, QUIET_COPIER):
             (subs / f"{sid}.md").write_text(text, encoding="utf-8")
     neighbour = load(root / "class" / "worksheets" / "s01.yaml").given  # a copy restates the neighbour's numbers too
     restated = "".join(f"$${g.name} = {g.value}$$\n" for g in neighbour)
     (subs / f"{COPIER}.md").write_text(restated + (subs / "s01.md").read_text(encoding="utf-8"), encoding="utf-8")
+    (subs / f"{QUIET_COPIER}.md").write_text((subs / "s01.md").read_text(encoding="utf-8"), encoding="utf-8")
     (subs / f"{BINARY}.md").write_bytes(b"%PDF-1.4\n\x00\x00\x01\x02")
     (subs / f"{NO_MATH}.txt").write_text("I ran out of time.\n", encoding="utf-8")
     proc = run_cli("grade", str(root / "class"), str(subs), "-o", str(root / "out"), "--canvas-csv",
@@ -59,6 +60,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"{N - 3} graded, 1 missing, 2 in error" in proc.stderr
+    assert f"student {QUIET_COPIER}: the answers give the numbers of student s01's variant" in proc.stderr
+    assert f"student {COPIER}:" in proc.stderr and "student s01:" not in proc.stderr
     return root
 
 
@@ -73,7 +76,7 @@ def test_every_student_has_a_row_in_roster_order(graded: Path) -> None:
     assert list(table[0]) == ["id", "name", "email", "SIS User ID", "Section", "score", "correct", "wrong", "ecf",
                               "unreadable", "unknown", "status"]
     by = {r["id"]: r for r in table}
-    bad = {COPIER, SLIP, MISSING, BINARY, NO_MATH}
+    bad = {COPIER, SLIP, MISSING, BINARY, NO_MATH, QUIET_COPIER}
     assert all(r["status"] == "graded" and r["score"] == "100" for k, r in by.items() if k not in bad)
     assert by[MISSING]["status"] == "missing" and by[MISSING]["score"] == "0"
     assert by[BINARY]["status"].startswith("error: ") and "binary" in by[BINARY]["status"]
@@ -88,6 +91,18 @@ def test_a_copied_derivation_is_wrong_where_the_numbers_differ(graded: Path) -> 
     copier = next(s for s in data["students"] if s["id"] == COPIER)
     ecf = [q for q in copier["quantities"] if q["verdict"] == "ecf"]
     assert ecf and all(q["earned"] == "0" for q in ecf)  # no follow-through credit on another variant's numbers
+
+
+def test_a_copy_without_the_given_numbers_earns_no_ecf_either(graded: Path) -> None:
+    """A neighbour's file copied as it is (no given numbers restated): the answers are still found
+    to be the neighbour's variant's, so ECF earns nothing and the feedback says why."""
+    data = json.loads((graded / "out" / "grades.json").read_text(encoding="utf-8"))
+    copier = next(s for s in data["students"] if s["id"] == QUIET_COPIER)
+    verdicts = [q["verdict"] for q in copier["quantities"]]
+    assert "ecf" in verdicts and all(q["earned"] == "0" for q in copier["quantities"] if q["verdict"] != "correct")
+    assert float(copier["score"]) < 50
+    feedback = (graded / "out" / "feedback" / f"{QUIET_COPIER}.md").read_text(encoding="utf-8")
+    assert "your lines give numbers that are not your variant's" in feedback
 
 
 def test_a_slip_is_wrong_once_and_ecf_after(graded: Path) -> None:

@@ -26,6 +26,7 @@ from ..check.route import check_derivation, derivation
 from ..engine.protocol import Derivation
 from ..errors import SymbackpropError
 from .folder import stems
+from .foreign import Numbers, numbers, sources
 from .roster import Student, read_roster
 from ..textfile import read_text
 from ..worksheet.read import load
@@ -106,7 +107,7 @@ class Grades:
     grades: tuple[Grade, ...]
     ecf_credit: sp.Rational
     summary: Summary
-    warnings: tuple[str, ...] = ()  # what could not be written (a feedback PDF), for stderr
+    warnings: tuple[str, ...] = ()  # for stderr: answers with another variant's numbers, what could not be written
 
 
 def read_class(path: str | Path) -> ClassFolder:
@@ -196,8 +197,11 @@ def grade_student(student: Student, worksheet: Path, submission: Path | str | No
     own_numbers = not any(c.quantity in given and c.verdict == "wrong" for c in report.claims)
     # Follow-through credit is for a slip carried forward, not for work on another variant's numbers.
     marks = _marks(weights, report, ecf_credit if own_numbers else sp.S.Zero)
-    score = 100 * sum(m.earned for m in marks) / sum(m.points for m in marks) if marks else sp.S.Zero
-    return Grade(student, "graded", score, d, marks, report, submission, own_numbers)
+    return Grade(student, "graded", _score(marks), d, marks, report, submission, own_numbers)
+
+
+def _score(marks: Sequence[Mark]) -> sp.Rational:
+    return 100 * sum(m.earned for m in marks) / sum(m.points for m in marks) if marks else sp.S.Zero
 
 
 def _marks(weights: dict[str, sp.Rational], report: CheckReport | None, ecf_credit: sp.Rational) -> tuple[Mark, ...]:
@@ -224,7 +228,45 @@ def grade(folder: ClassFolder, submissions: str | Path, ecf_credit: str = "1", t
         grades.append(grade_student(s, folder.worksheets[s.id], files.get(s.id), credit, tolerance))
         if progress:
             progress(1)
-    return Grades(folder, tuple(grades), credit, summarise(grades, unclaimed))
+    grades, warnings = foreign_numbers(grades)
+    return Grades(folder, tuple(grades), credit, summarise(grades, unclaimed), tuple(warnings))
+
+
+def foreign_numbers(grades: Sequence[Grade]) -> tuple[list[Grade], list[str]]:
+    """Each graded student whose answers are another student's variant's (classroom/foreign.py)
+    earns no ECF, and the instructor is told in a line."""
+    graded = [g for g in grades if g.status == "graded"]
+    found = sources([_written(g) for g in graded], [_expected(g) for g in graded], [g.student.id for g in graded])
+    copied = {g.student.id: other for g, other in zip(graded, found) if other is not None}
+    out, lines = [], []
+    for g in grades:
+        other = copied.get(g.student.id)
+        if other is not None:
+            marks = _marks({m.quantity: m.points for m in g.marks}, g.report, sp.S.Zero)
+            g = replace(g, marks=marks, score=_score(marks), own_numbers=False)
+            lines.append(f"student {g.student.id}: the answers give the numbers of student {other}'s variant, not "
+                         "their own (no ECF credit); compare the two submissions")
+        out.append(g)
+    return out, lines
+
+
+def _written(g: Grade) -> dict[str, Numbers | None]:
+    """The student's last judged value of each asked quantity."""
+    asked = {m.quantity for m in g.marks}
+    return {c.quantity: numbers(c.claimed) for c in g.report.claims if c.verdict in JUDGED and c.quantity in asked}
+
+
+def _expected(g: Grade) -> dict[str, Numbers | None]:
+    """The student's own variant's value of each asked gradient and of the loss."""
+    d, prefix = g.derivation, f"d{g.derivation.loss}/d"
+    out: dict[str, Numbers | None] = {}
+    for m in g.marks:
+        name = m.quantity.removeprefix(prefix)
+        if m.quantity.startswith(prefix) and name in d.wrt:
+            out[m.quantity] = numbers(d.gradient(name))
+        elif m.quantity == d.loss:
+            out[m.quantity] = numbers(d.forward[d.loss].value)
+    return out
 
 
 def summarise(grades: Sequence[Grade], unclaimed: tuple[str, ...] = ()) -> Summary:
