@@ -176,3 +176,12 @@ def test_report_formats_show_matrices() -> None:
         assert done.returncode == 1 and "\\begin{bmatrix}" in done.stdout
     text = run_cli("check", str(W003), str(ANSWERS / "003_mask.md")).stdout
     assert "claimed [[-1, -2]], expected [[-1, 0]]" in text
+
+
+def test_a_product_in_the_wrong_order_is_said_by_its_shape() -> None:
+    """Wᵀ G instead of G Wᵀ fits here (3×2 times 2×3) but gives a 3×3 matrix where X is 2×2."""
+    text = ("$$\\frac{\\partial L}{\\partial Z} = \\frac{1}{N}(P - Y)$$\n"
+            "$$\\frac{\\partial L}{\\partial X} = W^T \\frac{\\partial L}{\\partial Z}$$\n")
+    c = one(check(WORKSHEETS / "004_linear_softmax_l2.yaml", text), "dL/dX")
+    assert c.verdict == "wrong" and c.claimed.shape == (3, 3) and c.expected.shape == (2, 2)
+    assert c.diagnosis.startswith("the result is 3×3, but dL/dX is 2×2")

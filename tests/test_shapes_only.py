@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pytest
 
-from support.cli import solve_fails_in_one_line
+from support.cli import run_cli, solve_fails_in_one_line
 from support.paths import WORKSHEETS
 from support.randmatrix import MatrixGraph, fold, generate, shape
 from symbackprop import solve
@@ -273,3 +273,13 @@ def test_axis_sums_means_and_sqrt_equal_autograd() -> None:
     assert np.allclose(names["S"], s.detach().numpy(), 1e-12)
     assert np.allclose(evaluate(data["gradients"]["X"], names), x.grad.numpy(), 1e-10, 1e-12)
     assert np.allclose(evaluate(data["gradients"]["W"], names), w.grad.numpy(), 1e-10, 1e-12)
+
+
+def test_check_says_it_needs_numbers(tmp_path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("$$\\frac{\\partial L}{\\partial W} = X^T \\frac{\\partial L}{\\partial Z} + \\lambda W$$\n")
+    proc = run_cli("check", str(LAYER), str(notes))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [f"symbackprop: {LAYER}: check judges a derivation by its numbers, and "
+                                                "this worksheet declares its matrices by their shapes alone: check "
+                                                "against a copy of it that gives numbers"]

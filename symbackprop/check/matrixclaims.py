@@ -176,6 +176,10 @@ class _MatrixWalk(LineWalk[MNode]):
             shape = next((str(v) for v in values if isinstance(v, ShapeMismatch)), "")
             if shape:
                 return "wrong", f"a step cannot be computed: {shape}", ""
+            if readable and readable[-1].shape != expected.shape:
+                got, want = (f"{r}×{c}" for r, c in (readable[-1].shape, expected.shape))
+                return "wrong", (f"the result is {got}, but {q.label(d.loss)} is {want}: a product's factors in the "
+                                 "wrong order, or a transpose misplaced"), ""
             for i, v in enumerate(readable[:-1]):
                 if agree_m(v, expected):
                     k = next((k for k in range(i + 1, len(readable)) if not agree_m(readable[k - 1], readable[k])), None)

@@ -7,6 +7,7 @@ import sympy as sp
 from ..engine.derive import derive
 from ..engine.protocol import Derivation
 from ..engine.update import with_updates
+from ..errors import WorksheetError
 from ..matrix.derive import derive_matrices
 from ..worksheet.read import Worksheet
 from .judge import CheckReport, check_text
@@ -14,7 +15,11 @@ from .matrixclaims import check_matrix_text
 
 
 def derivation(ws: Worksheet) -> Derivation:
-    """The derivation a written answer is judged against (a matrix one with its update steps)."""
+    """The derivation a written answer is judged against (a matrix one with its update steps); a
+    worksheet in shapes alone has no numbers to judge a line by."""
+    if ws.shapes_only:
+        raise WorksheetError("check judges a derivation by its numbers, and this worksheet declares its matrices by "
+                             "their shapes alone: check against a copy of it that gives numbers", ws.path)
     return with_updates(derive_matrices(ws)) if ws.has_matrices else derive(ws)
 
 
