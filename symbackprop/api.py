@@ -173,7 +173,7 @@ def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str
     ``variants`` draws it, without the class folder."""
     from .check.answer_text import read_answer
     from .check.numeric import relative_tolerance
-    from .check.route import check_derivation, derivation
+    from .check.route import check_worksheet
 
     allowed = relative_tolerance(tolerance)
     text = read_answer(answer) if isinstance(answer, Path) else answer
@@ -182,7 +182,7 @@ def check(source: str | Path | W.Worksheet, answer: str | Path, answer_name: str
     if (variant, seed, roster, n) != (None, None, None, None):
         from .classroom.variant_worksheet import class_variant
         ws = class_variant(ws, variant, seed, n, roster)
-    return check_derivation(derivation(ws), text, name, allowed)
+    return check_worksheet(ws, text, name, allowed)
 
 
 def grade(class_dir: str | Path, submissions: str | Path, out: str | Path | None = None, ecf_credit: str | int = 1,

@@ -4,6 +4,7 @@ The right values are checked against PyTorch's autograd, independently of the en
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -11,6 +12,8 @@ import torch
 from support.cli import run_cli
 from support.paths import ROOT, WORKSHEETS
 from symbackprop.api import check
+from symbackprop.check.report import to_document
+from symbackprop.sheets.pdf import compile_with_log
 
 ANSWERS = ROOT / "tests" / "answers" / "matrix"
 W003 = WORKSHEETS / "003_relu_matrix.yaml"
@@ -173,7 +176,7 @@ def test_an_empty_subscript_is_read_not_a_crash() -> None:
 def test_report_formats_show_matrices() -> None:
     for fmt in ("md", "tex"):
         done = run_cli("check", str(W003), str(ANSWERS / "003_mask.md"), "--format", fmt)
-        assert done.returncode == 1 and "\\begin{bmatrix}" in done.stdout
+        assert done.returncode == 1 and ("\\begin{bmatrix}" if fmt == "md" else "\\begin{smallmatrix}") in done.stdout
     text = run_cli("check", str(W003), str(ANSWERS / "003_mask.md")).stdout
     assert "claimed [[-1, -2]], expected [[-1, 0]]" in text
 
@@ -185,3 +188,13 @@ def test_a_product_in_the_wrong_order_is_said_by_its_shape() -> None:
     c = one(check(WORKSHEETS / "004_linear_softmax_l2.yaml", text), "dL/dX")
     assert c.verdict == "wrong" and c.claimed.shape == (3, 3) and c.expected.shape == (2, 2)
     assert c.diagnosis.startswith("the result is 3×3, but dL/dX is 2×2")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("worksheet, answer", [("004_mlp_classifier", "004_softmax"), ("004_linear_softmax_l2", "004_l2"),
+                                               ("004_linear_layer_shapes", "004_shapes")])
+def test_the_latex_report_stays_on_the_page(worksheet: str, answer: str) -> None:
+    report = check(WORKSHEETS / f"{worksheet}.yaml", (ANSWERS / f"{answer}.md").read_text(encoding="utf-8"),
+                   answer_name=f"{answer}.md")
+    _, log = compile_with_log(to_document(report, "tex"))
+    assert "Overfull \\hbox" not in log

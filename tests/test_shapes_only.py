@@ -275,11 +275,29 @@ def test_axis_sums_means_and_sqrt_equal_autograd() -> None:
     assert np.allclose(evaluate(data["gradients"]["W"], names), w.grad.numpy(), 1e-10, 1e-12)
 
 
-def test_check_says_it_needs_numbers(tmp_path) -> None:
+SHAPES_NOTES = r"""
+$$\frac{\partial L}{\partial Z} = \frac{1}{N}(P - Y)$$
+$$\frac{\partial L}{\partial W} = X^T \frac{\partial L}{\partial Z} + \lambda W$$
+$$\frac{\partial L}{\partial b} = \sum_i \frac{\partial L}{\partial Z}$$
+$$\frac{\partial L}{\partial X} = W^T \frac{\partial L}{\partial Z}$$
+$$\frac{\partial L}{\partial X} = \frac{\partial L}{\partial Z} W^T$$
+$$\frac{\partial L}{\partial W} = X^T \frac{\partial L}{\partial Z}$$
+"""
+
+
+def test_check_judges_formulas_at_numbers_drawn_for_the_shapes(tmp_path) -> None:
+    """A derivation in formulas alone, against the worksheet in shapes: each line is judged at
+    numbers drawn for the shapes (distinct sizes, so a product in the wrong order cannot fit)."""
     notes = tmp_path / "notes.md"
-    notes.write_text("$$\\frac{\\partial L}{\\partial W} = X^T \\frac{\\partial L}{\\partial Z} + \\lambda W$$\n")
-    proc = run_cli("check", str(LAYER), str(notes))
-    assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.strip().splitlines() == [f"symbackprop: {LAYER}: check judges a derivation by its numbers, and "
-                                                "this worksheet declares its matrices by their shapes alone: check "
-                                                "against a copy of it that gives numbers"]
+    notes.write_text(SHAPES_NOTES, encoding="utf-8")
+    proc = run_cli("check", str(LAYER), str(notes), "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["note"].startswith("The worksheet gives shapes only") and "D_in = 2, D_out = 3, N = 4" in data["note"]
+    claims = [(c["quantity"], c["verdict"]) for c in data["claims"]]
+    assert claims == [("dL/dZ", "correct"), ("dL/dW", "correct"), ("dL/db", "correct"), ("dL/dX", "wrong"),
+                      ("dL/dX", "correct"), ("dL/dW", "wrong")]
+    assert data["claims"][3]["diagnosis"].startswith("the shapes do not fit")
+    assert "λW" in data["claims"][5]["diagnosis"]
+    again = run_cli("check", str(LAYER), str(notes), "--format", "json")
+    assert again.stdout == proc.stdout  # the same numbers every run

@@ -67,6 +67,7 @@ class CheckReport:
     claims: tuple[ClaimCheck, ...]
     asked: tuple[str, ...] = ()  # the quantities the exercise asks, by label
     digits: int = DIGITS  # significant digits of a value shown
+    note: str = ""  # how the lines were judged, when a reader must be told (a shapes-only worksheet)
 
     def count(self, verdict: str) -> int:
         return sum(c.verdict == verdict for c in self.claims)

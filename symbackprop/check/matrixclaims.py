@@ -144,6 +144,9 @@ class _MatrixWalk(LineWalk[MNode]):
             values[-1] = MValue((1, 1), (self.carried.number(rhs[-1]),))
         steps = self._step_notes(values)
         claimed = values[-1]
+        if isinstance(claimed, ShapeMismatch):  # read, but it cannot be computed: a mistake, not unreadable text
+            return ClaimCheck(ml.line, ml.text, label, None, unwrap(expected.exact), "wrong", str(claimed),
+                              tuple(note for note in steps if str(claimed) not in note))
         if isinstance(claimed, Unreadable):
             return ClaimCheck(ml.line, ml.text, label, None, unwrap(expected.exact), "unreadable",
                               f"the value cannot be read: {claimed}", steps)

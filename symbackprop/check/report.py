@@ -33,6 +33,7 @@ def as_dict(report: CheckReport) -> dict[str, Any]:
     return {
         "worksheet": report.worksheet,
         "answer": report.answer,
+        "note": report.note,
         "claims": [{
             "line": c.line, "text": c.text, "quantity": c.quantity,
             "claimed": _exact(c.claimed), "expected": _exact(c.expected),
@@ -52,7 +53,7 @@ def to_json(report: CheckReport) -> str:
 
 def to_text(report: CheckReport, colour: bool = False) -> str:
     """One block a claim for the terminal; colour only when asked (a terminal, not a pipe)."""
-    out = [f"{report.answer} against {report.worksheet}", ""]
+    out = [f"{report.answer} against {report.worksheet}", *([report.note] if report.note else []), ""]
     for c in report.claims:
         label = f"{LABELS[c.verdict]:>11}"
         head = f"line {c.line}: " + (click.style(label, fg=COLOURS[c.verdict], bold=True) if colour else label)
@@ -95,12 +96,15 @@ def to_document(report: CheckReport, fmt: str, document: str = "check", **contex
     through the template ``DOCUMENT.FMT.j2`` (``feedback`` adds a student's score and solution,
     given in ``context``)."""
     printer = SheetPrinter({symbol(n): default_name_latex(n) for n in _names(report)})
+    # In the LaTeX table's narrow cells a matrix is set small; Markdown's page wraps around it.
+    begin, end = (r"\left[\begin{smallmatrix} ", r" \end{smallmatrix}\right]") if fmt == "tex" else \
+        (r"\begin{bmatrix} ", r" \end{bmatrix}")
 
     def latex(value: sp.Expr | sp.MatrixBase | None) -> str:
         if isinstance(value, sp.MatrixBase):  # each entry exact when short, else its decimal
             rows = [" & ".join(printer.doprint(x) if len(exact(x)) <= SHORT or x.free_symbols else
                                short_decimal(x, report.digits) for x in value.row(i)) for i in range(value.rows)]
-            return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+            return begin + r" \\ ".join(rows) + end
         return "" if value is None else shown(value, report.digits, printer.doprint, r" \approx ")
 
     rows = [Row(c, MARKS[c.verdict], latex(c.claimed), latex(c.expected)) for c in report.claims]
