@@ -11,6 +11,8 @@ pdflatex runs sandboxed whatever the caller's environment says.
 """
 from __future__ import annotations
 
+import ast
+
 import re
 import shutil
 import subprocess
@@ -18,6 +20,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
 from symbackprop.sheets import pdf
 from symbackprop.errors import LatexError, WorksheetError
@@ -200,3 +203,18 @@ def test_pdflatex_refuses_absolute_paths_and_shell_escape_under_a_loosening_envi
                                  f"[\\pdffiledump length 40 {{{secret}}}]")
     assert TOKEN.encode().hex().upper().encode() not in pdf_contents(data) and TOKEN.encode() not in pdf_contents(data)
     assert not written.exists() and not marker.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["secret.tex"]
+
+
+def test_no_text_is_evaluated_in_the_package() -> None:
+    """No module calls eval, exec, sympify, parse_expr or parse_latex: worksheet and answer text is
+    read by the project's own parsers only (a source scan, so a new call cannot slip in)."""
+    banned = {"eval", "exec", "sympify", "parse_expr", "parse_latex"}
+    found = []
+    for path in sorted((ROOT / "symbackprop").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                called = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                if called in banned:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {called}")
+    assert not found, found

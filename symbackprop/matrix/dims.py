@@ -25,6 +25,12 @@ def dim(d: str | int) -> sp.Expr:
     return sp.Integer(d) if isinstance(d, int) else sp.Symbol(d, integer=True, positive=True)
 
 
+def as_expr(x: int | sp.Expr) -> sp.Expr:
+    """A shape's dimension or an exact number as SymPy: a Python int becomes an Integer (no text
+    is ever parsed)."""
+    return sp.Integer(x) if isinstance(x, int) else x
+
+
 def dims_of(shape: Shape) -> list[str | int]:
     """A shape as the JSON lists it: names as text, numbers as integers."""
     return [int(d) if d.is_Integer else str(d) for d in shape]

@@ -19,7 +19,7 @@ from ..engine.protocol import Forward, Kink, UpdateStep
 from ..errors import EvaluationError, at_place
 from ..worksheet.read import Worksheet
 from .derive import formulas
-from .dims import SCALAR, Shape, Shaped, dim, shape_rule
+from .dims import SCALAR, Shape, Shaped, as_expr, dim, shape_rule
 from .fused import across_nodes_declared
 from .matops import Evaluator, MatOp
 from .mexpr import ONE, Const, Grad, Leaf, Matrix, MExpr, Ones, Op, Part, broadcast, shape_text
@@ -34,7 +34,7 @@ class ShapeEvaluator(Evaluator):
     def forward(self, op: MatOp, args: list[Value]) -> Value:
         if all(isinstance(a, sp.MatrixBase) for a in args):
             return super().forward(op, args)
-        shapes = [tuple(sp.sympify(d) for d in a.shape) for a in args]
+        shapes = [tuple(as_expr(d) for d in a.shape) for a in args]
         return Shaped(shape_rule(op.name)(*shapes))
 
 
@@ -136,7 +136,7 @@ class ShapeDerivation:
 
 
 def shape_of(v: Value) -> Shape:
-    return (sp.sympify(v.shape[0]), sp.sympify(v.shape[1]))
+    return (as_expr(v.shape[0]), as_expr(v.shape[1]))
 
 
 def substitute(f: MExpr, grad: Callable[[str], MExpr]) -> MExpr:

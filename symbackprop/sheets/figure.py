@@ -16,6 +16,7 @@ import sympy as sp
 
 from ..engine.protocol import Derivation
 from ..errors import SymbackpropError
+from ..matrix.dims import as_expr
 from .graphlayout import Box, draw
 from .linebreak import visual_length
 from .plaintext import plain
@@ -172,7 +173,7 @@ def build(d: Derivation, names: Mapping[str, str], tex: Callable[[sp.Expr], str]
         if value is None or isinstance(value, sp.MatrixBase):  # its shape, which no one could take for its value
             rows, cols = d.shapes[n]
             shape = f"{rows}×{cols}"
-            tex_shape = rf"{tex(sp.sympify(rows))} \times {tex(sp.sympify(cols))}\ \text{{matrix}}"
+            tex_shape = rf"{tex(as_expr(rows))} \times {tex(as_expr(cols))}\ \text{{matrix}}"
             shown = [(tex_shape, shape) if (rows, cols) != (1, 1) else None, None]
         else:
             shape = ""

@@ -18,7 +18,7 @@ import sympy as sp
 
 from ..language import expr as E
 from ..language.ops import AXIS_OPS
-from ..matrix.dims import Shape, dims_of
+from ..matrix.dims import Shape, as_expr, dims_of
 from ..matrix.mexpr import Const, Grad, Leaf, MExpr, Ones, Op, Part
 from ..matrix.symbolic import ShapeDerivation
 
@@ -37,7 +37,7 @@ def name(n: str) -> Tree:
 
 
 def num(x: sp.Expr | int) -> Tree:
-    return ("num", sp.sympify(x))
+    return ("num", as_expr(x))
 
 
 def bin_(op: str, a: Tree, b: Tree) -> Tree:
@@ -247,7 +247,7 @@ def _scaled_text(c: sp.Expr, body: Text) -> Text:
 
 def number(x: sp.Expr) -> Text:
     """An exact number or a product of dimensions as Python text: 2, -1, 1/2, N, 2 * N, log(2)."""
-    x = sp.sympify(x)
+    x = as_expr(x)
     if x.is_Integer:
         return str(x), ATOM if x >= 0 else NEG
     if x.is_Rational:
