@@ -106,6 +106,31 @@ def test_worksheet_formulas_equal_autograd(path) -> None:
         assert got.shape == tensors[name].grad.shape and np.allclose(got, tensors[name].grad.numpy(), 1e-10, 1e-12), name
 
 
+def test_cs231n_two_layer_net_equals_the_assignment_loss_under_autograd() -> None:
+    """worksheets/007: every JSON gradient, evaluated by NumPy at N, D, M, C = 5, 4, 3, 2 and
+    random numbers, equals PyTorch's gradient of the assignment's loss as its code computes it
+    (softmax loss averaged over N, plus reg * (sum W1² + sum W2²))."""
+    data = json.loads(solve(WORKSHEETS / "007_cs231n_two_layer_shapes.yaml").json())
+    rng = np.random.default_rng(231)
+    sizes = {"N": 5, "D": 4, "M": 3, "C": 2}
+    labels = rng.integers(0, sizes["C"], sizes["N"])
+    inputs = {"X": rng.normal(size=(5, 4)), "W1": rng.normal(size=(4, 3)), "b1": rng.normal(size=(1, 3)),
+              "W2": rng.normal(size=(3, 2)), "b2": rng.normal(size=(1, 2)), "Y": np.eye(2)[labels],
+              "reg": np.array([[0.05]])}
+    t = {n: torch.tensor(v, requires_grad=True) for n, v in inputs.items()}
+    hidden = torch.relu(t["X"] @ t["W1"] + t["b1"])
+    scores = hidden @ t["W2"] + t["b2"]
+    loss = torch.nn.functional.cross_entropy(scores, torch.tensor(labels)) \
+        + t["reg"][0, 0] * ((t["W1"] ** 2).sum() + (t["W2"] ** 2).sum())
+    loss.backward()
+    names = dict(inputs) | sizes
+    for node, formula in data["forward"].items():
+        names[node] = evaluate(formula, names)
+    assert np.isclose(names["L"].item(), loss.item(), rtol=1e-12)
+    for name, formula in data["gradients"].items():
+        assert np.allclose(evaluate(formula, names), t[name].grad.numpy(), rtol=1e-10, atol=1e-12), name
+
+
 # -- random worksheets ---------------------------------------------------------------------------
 def shapes_only(g: MatrixGraph, rng: random.Random) -> tuple[str, dict[int, str | int]]:
     """The worksheet with each given matrix declared by its shape: a dimension of a size other than
