@@ -249,12 +249,11 @@ def item(key: str, *names: str) -> Item:
 
 def test_variants_must_ask_the_same_and_match_answers_json(tmp_path) -> None:
     ws = loads("given: {x: 1}\nnodes: {L: x**2}\n")
-    (tmp_path / "answers.json").write_text(json.dumps({"variants": [{"id": "1", "given": {"x": "1"}},
-                                                                    {"id": "2", "given": {"x": "2"}}]}))
+    given = {"1": {"x": "1"}, "2": {"x": "2"}}
     with pytest.raises(SymbackpropError, match="ask different gradients"):
-        prairielearn.write(tmp_path / "a", ws, 1, [item("1", "x"), item("2", "x", "y")], PERCENT)
+        prairielearn.write(tmp_path / "a", ws, 1, [item("1", "x"), item("2", "x", "y")], given, PERCENT)
     with pytest.raises(SymbackpropError, match="does not list the variants"):
-        prairielearn.write(tmp_path / "b", ws, 1, [item("1", "x"), item("3", "x")], PERCENT)
+        prairielearn.write(tmp_path / "b", ws, 1, [item("1", "x"), item("3", "x")], given, PERCENT)
 
 
 # -- the command -----------------------------------------------------------------------------------

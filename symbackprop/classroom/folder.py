@@ -146,7 +146,8 @@ def _finish(p: Plan, request: Request, folder: Path, result: Run[Made]) -> None:
         (folder / "qti.zip").write_bytes(qti.package(name, f"{Path(ws.path).name}\0{p.seed}", items))
     if request.prairielearn:
         from . import prairielearn
-        prairielearn.write(folder / "prairielearn", ws, p.seed, items, request.tolerance)
+        prairielearn.write(folder / "prairielearn", ws, p.seed, items, {r.entry["id"]: r.entry["given"] for r in rows},
+                           request.tolerance)
 
 
 def combine(documents: Sequence[str]) -> str:

@@ -17,7 +17,7 @@ import re
 import uuid
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
@@ -62,14 +62,16 @@ def answer_names(loss: str, asked: Sequence[str]) -> dict[str, str]:
     return keys
 
 
-def write(target: Path, ws: Worksheet, seed: int, items: Sequence[Item], tolerance: sp.Rational) -> None:
-    """Write ``target/QID/``; the given numbers come from the class's ``answers.json``, written
-    beside ``target`` before it."""
+def write(target: Path, ws: Worksheet, seed: int, items: Sequence[Item], given: Mapping[str, Mapping[str, object]],
+          tolerance: sp.Rational) -> None:
+    """Write ``target/QID/``; ``given`` holds each variant's given numbers by its id (as answers.json
+    lists them)."""
     asked = [(a.name, a.quantity) for a in items[0].asked]
     if any([(a.name, a.quantity) for a in it.asked] != asked for it in items):
         raise SymbackpropError("the variants ask different gradients, so one PrairieLearn question cannot grade them",
                                ws.path)
-    given = _given(target.parent / "answers.json", items)
+    if any(it.key not in given for it in items):
+        raise SymbackpropError("the answer key does not list the variants of the PrairieLearn question", ws.path)
     keys = answer_names(ws.loss, [name for name, _ in asked])
     rtol = decimal(tolerance)
     inputs = [{"key": keys[name], "label": rf"\({quantity} =\)", "rtol": rtol} for name, quantity in asked]
@@ -86,14 +88,6 @@ def write(target: Path, ws: Worksheet, seed: int, items: Sequence[Item], toleran
     _text(folder / "variants.json", _json(variants))
     _text(folder / "question.html", environment(None).get_template(TEMPLATE).render(inputs=inputs))
     _text(folder / "server.py", SERVER.read_text(encoding="utf-8"))
-
-
-def _given(answers: Path, items: Sequence[Item]) -> dict[str, dict[str, str]]:
-    """Each variant's given numbers (exact strings) from answers.json, which must list the same variants."""
-    entries = {v["id"]: v["given"] for v in json.loads(answers.read_text(encoding="utf-8"))["variants"]}
-    if sorted(entries) != sorted(it.key for it in items):
-        raise SymbackpropError("answers.json does not list the variants of the PrairieLearn question", str(answers))
-    return entries
 
 
 def _mathjax(html: str) -> str:
