@@ -290,7 +290,7 @@ def test_cloze_feedback_escapes_braces_hashes_and_tildes() -> None:
 def test_question_text_cannot_open_a_blank_of_its_own() -> None:
     a = make_asked(sp.Integer(2))
     a = Asked(**{**a.__dict__, "blank": moodle.cloze(a)})
-    it = Item("1", "t", "", "<p>see {1:SHORTANSWER:=x} and {2:MC:a~=b}</p> " + a.blank, "", (a,), "")
+    it = Item("1", "t", "<p>see {1:SHORTANSWER:=x} and {2:MC:a~=b}</p> " + a.blank, "", (a,), "")
     (sub,) = moodle_blanks(moodle.question_text(it))
     assert sub["numerical"] and sub["answers"][0]["answer"] == "2"
 

@@ -244,7 +244,7 @@ def asked(name: str, value: str) -> Asked:
 
 
 def item(key: str, *names: str) -> Item:
-    return Item(key, "t", "<p>q</p>", "<p>q</p>", "<p>s</p>", tuple(asked(n, "1") for n in names), "<p>q</p>")
+    return Item(key, "t", "<p>q</p>", "<p>s</p>", tuple(asked(n, "1") for n in names), "<p>q</p>")
 
 
 def test_variants_must_ask_the_same_and_match_answers_json(tmp_path) -> None:

@@ -51,14 +51,13 @@ class Asked:
 
 @dataclass(frozen=True)
 class Item:
-    """A variant for an LMS: ``question`` (HTML, no blanks), ``cloze`` (HTML with each blank),
-    ``solution`` (HTML), the asked numbers, ``statement`` (HTML, the exercise without the list of
+    """A variant for an LMS: ``cloze`` (HTML with each blank), ``solution`` (HTML), the asked
+    numbers, ``statement`` (HTML, the exercise without the list of
     what is asked), and with ``single`` the question of each asked number alone (``questions``, in
     the order of ``asked``: one QTI item each)."""
 
     key: str
     title: str
-    question: str
     cloze: str
     solution: str
     asked: tuple[Asked, ...]
@@ -83,8 +82,7 @@ def item(v: Variant, sheet: Sheet, names: tuple[str, ...], tolerance: sp.Rationa
     blanks = tuple(replace(a, blank=cloze(a)) for a in asked)
     page = {"scale": "" if scale == 1 else sp.latex(scale)}
     questions = tuple(render(sheet, "html", templates, "lms_question", asked=(a,), **page) for a in asked) if single else ()
-    return Item(v.key, sheet.title, render(sheet, "html", templates, "lms_question", asked=asked, **page),
-                render(sheet, "html", templates, "lms_question", asked=blanks, **page),
+    return Item(v.key, sheet.title, render(sheet, "html", templates, "lms_question", asked=blanks, **page),
                 render(sheet, "html", templates, "lms_solution"), blanks,
                 render(sheet, "html", templates, "lms_question", asked=(), **page), questions)
 
