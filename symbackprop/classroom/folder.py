@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
-from . import moodle, qti
+from . import gradescope, moodle, prairielearn, qti
 from .answerkey import Row, answers_csv, answers_json, row
 from ..errors import SymbackpropError
 from .lms import Item, asked_names, item
@@ -113,7 +113,6 @@ def write(p: Plan, students: Sequence[Student], numbered: bool, request: Request
         _finish(p, request, folder, result)
         (folder / "roster.csv").write_text(roster_csv(students), encoding="utf-8", newline="\n")
         if request.gradescope:
-            from . import gradescope
             (folder / gradescope.ZIP).write_bytes(gradescope.package(folder, request.visibility))
         _replace(folder, target)
     except BaseException:
@@ -145,7 +144,6 @@ def _finish(p: Plan, request: Request, folder: Path, result: Run[Made]) -> None:
     if request.qti:
         (folder / "qti.zip").write_bytes(qti.package(name, f"{Path(ws.path).name}\0{p.seed}", items))
     if request.prairielearn:
-        from . import prairielearn
         prairielearn.write(folder / "prairielearn", ws, p.seed, items, {r.entry["id"]: r.entry["given"] for r in rows},
                            request.tolerance)
 
